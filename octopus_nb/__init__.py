@@ -1,0 +1,49 @@
+"""octopus-nb: accept Octopus (Hong Kong) payments through Checkout.com's Payment Setup API.
+
+The flow, one function per step::
+
+    client = octopus_nb.connect()            # embedded sandbox on loopback; no account needed
+    setup = octopus_nb.create_payment_setup(client, amount=1000, currency="HKD",
+        success_url="https://example.com/ok", failure_url="https://example.com/ko")
+    setup["payment_methods"]["octopus"]["status"]   # "ready"
+    payment = octopus_nb.confirm_payment_setup(client, setup["id"])
+    payment["processing"]["landing_url"]            # redirect the customer here
+
+``client.history.to_frame()`` shows every exchange. pandas, qrcode and ipywidgets are imported
+only by the functions that need them, so ``import octopus_nb`` stays fast.
+"""
+
+from .client import Client
+from .environments import connect
+from .errors import (
+    ApiUnreachable,
+    AuthenticationError,
+    CheckoutApiError,
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+    OctopusError,
+    RateLimitError,
+    SignatureError,
+    ValidationError,
+)
+from .steps import (
+    confirm_payment_setup,
+    create_payment_setup,
+    get_payment,
+    get_payment_actions,
+    get_payment_setup,
+    refund_payment,
+    update_payment_setup,
+    writable_fields,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApiUnreachable", "AuthenticationError", "CheckoutApiError", "Client", "ConfigurationError",
+    "ConflictError", "NotFoundError", "OctopusError", "RateLimitError", "SignatureError",
+    "ValidationError", "confirm_payment_setup", "connect", "create_payment_setup", "get_payment",
+    "get_payment_actions", "get_payment_setup", "refund_payment", "update_payment_setup",
+    "writable_fields",
+]

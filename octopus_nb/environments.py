@@ -1,0 +1,149 @@
+"""``connect()``: which server a client talks to, with which key — and what it refuses.
+
+Production is reached only with ``allow_production=True``; a sandbox key never goes to
+production, nor a live key to the sandbox. With no arguments and no ``CKO_*`` settings, the
+embedded sandbox starts on loopback, so everything works offline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from .client import DEFAULT_TIMEOUT, Client
+from .errors import ConfigurationError
+
+SANDBOX_URL = "https://{prefix}.api.sandbox.checkout.com"
+PRODUCTION_URL = "https://{prefix}.api.checkout.com"
+#: The embedded sandbox's seed when none is given: same ids every run, so notebooks reproduce.
+DEFAULT_SEED = 7
+SETTINGS = ("CKO_ENVIRONMENT", "CKO_SECRET_KEY", "CKO_PREFIX", "CKO_PROCESSING_CHANNEL_ID")
+
+_SANDBOX_KEY = re.compile(r"^sk_sbox_[a-z2-7]{26}[a-z2-7*#$=]$")
+_LIVE_KEY = re.compile(r"^sk_(?!sbox_)[a-z2-7]{26}[a-z2-7*#$=]$")
+_PREFIX = re.compile(r"^(pl-)?[a-z0-9]{1,32}$")
+
+
+def settings_from_environment(environ: Mapping[str, str] | None = None, dotenv: str | Path = ".env") -> dict:
+    """``CKO_*`` settings: process environment first, then a ``.env`` file in the working directory."""
+    from_file: dict = {}
+    if Path(dotenv).is_file():
+        from dotenv import dotenv_values
+
+        from_file = {k: v for k, v in dotenv_values(dotenv).items() if k in SETTINGS and v}
+    environ = os.environ if environ is None else environ
+    return {**from_file, **{k: v for k, v in environ.items() if k in SETTINGS and v}}
+
+
+def environment_of_url(base_url: str) -> str:
+    """"production", "sandbox" or "custom" for a base URL, judged by its host."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "api.sandbox.checkout.com" or host.endswith(".api.sandbox.checkout.com"):
+        return "sandbox"
+    if host.endswith("checkout.com"):
+        return "production"
+    return "custom"
+
+
+def check_key(secret_key: str | None, environment: str) -> str:
+    """The key, if its shape fits the environment; else a ConfigurationError saying why."""
+    if not secret_key:
+        raise ConfigurationError(
+            f"No secret key for the {environment} environment: pass secret_key= or set CKO_SECRET_KEY."
+        )
+    if environment == "sandbox" and not _SANDBOX_KEY.match(secret_key):
+        if _LIVE_KEY.match(secret_key):
+            raise ConfigurationError("That is a production key: it is never sent to the sandbox. Use an sk_sbox_ key.")
+        raise ConfigurationError("The sandbox key should look like sk_sbox_ followed by 27 characters.")
+    if environment == "production" and not _LIVE_KEY.match(secret_key):
+        if _SANDBOX_KEY.match(secret_key):
+            raise ConfigurationError("That is a sandbox key (sk_sbox_): it is never sent to production.")
+        raise ConfigurationError("The production key should look like sk_ followed by 27 characters.")
+    return secret_key
+
+
+def _refuse_production(allow_production: bool) -> None:
+    if not allow_production:
+        raise ConfigurationError(
+            "Refusing to talk to Checkout.com production: real money moves there. "
+            "If you mean it, pass allow_production=True to connect()."
+        )
+
+
+def connect(
+    environment: str | None = None,
+    *,
+    secret_key: str | None = None,
+    prefix: str | None = None,
+    processing_channel_id: str | None = None,
+    base_url: str | None = None,
+    seed: int | None = None,
+    allow_production: bool = False,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+) -> Client:
+    """A client for the embedded sandbox (default), a running server, or a Checkout.com environment.
+
+    - ``connect()``: starts the embedded sandbox (``Sandbox(seed=7)``) on loopback, when no
+      ``CKO_*`` settings exist; ``connect(seed=N)`` always does, with that seed.
+    - ``connect(base_url=..., secret_key=...)``: an already running sandbox or compatible server.
+    - ``connect("sandbox", secret_key=..., prefix=...)``: ``https://{prefix}.api.sandbox.checkout.com``;
+      key, prefix and channel default to ``CKO_SECRET_KEY``, ``CKO_PREFIX``,
+      ``CKO_PROCESSING_CHANNEL_ID`` (environment, then ``.env``).
+    - ``connect("production", ..., allow_production=True)``: only with the explicit opt-in.
+
+    >>> client = connect()  # doctest: +SKIP
+
+    Raises:
+        ConfigurationError: a refused combination (also a ``ValueError``), with the fix.
+    """
+    settings = settings_from_environment()
+    if base_url is not None:
+        if environment is not None or seed is not None:
+            raise ConfigurationError("base_url= names the server itself: leave out environment and seed.")
+        kind = environment_of_url(base_url)
+        if kind == "production":
+            _refuse_production(allow_production)
+        key = secret_key or settings.get("CKO_SECRET_KEY")
+        key = check_key(key, kind) if kind != "custom" else _require(key, "the server at " + base_url)
+        return Client(base_url, key, environment=kind, processing_channel_id=processing_channel_id, timeout=timeout)
+
+    if environment is None:
+        configured = seed is None and "CKO_SECRET_KEY" in settings
+        environment = settings.get("CKO_ENVIRONMENT", "sandbox") if configured else "embedded"
+
+    if environment == "embedded":
+        from .sandbox import Sandbox  # the client needs the sandbox only here
+
+        seed = DEFAULT_SEED if seed is None else seed
+        sandbox = Sandbox(seed=seed, secret_key=secret_key).start()
+        return Client(
+            sandbox.base_url, sandbox.secret_key, environment="embedded",
+            processing_channel_id=processing_channel_id, timeout=timeout, seed=seed, sandbox=sandbox,
+        )
+    if environment not in ("sandbox", "production"):
+        raise ConfigurationError(f"Unknown environment {environment!r}: use 'sandbox', 'production' or 'embedded'.")
+    if seed is not None:
+        raise ConfigurationError("seed= applies to the embedded sandbox only; Checkout.com chooses real ids.")
+    if environment == "production":
+        _refuse_production(allow_production)
+    key = check_key(secret_key or settings.get("CKO_SECRET_KEY"), environment)
+    prefix = prefix or settings.get("CKO_PREFIX")
+    if not prefix or not _PREFIX.match(prefix):
+        raise ConfigurationError(
+            "Checkout.com needs your account prefix (the first 8 characters of your client id after cli_): "
+            "pass prefix= or set CKO_PREFIX."
+        )
+    template = SANDBOX_URL if environment == "sandbox" else PRODUCTION_URL
+    return Client(
+        template.format(prefix=prefix), key, environment=environment,
+        processing_channel_id=processing_channel_id or settings.get("CKO_PROCESSING_CHANNEL_ID"), timeout=timeout,
+    )
+
+
+def _require(secret_key: str | None, what: str) -> str:
+    if not secret_key:
+        raise ConfigurationError(f"No secret key for {what}: pass secret_key=.")
+    return secret_key

@@ -1,0 +1,161 @@
+"""The exception hierarchy, and the table that turns Checkout.com error codes into fixes.
+
+Everything raised on purpose derives from :class:`OctopusError`. Messages say what happened, with
+the caller's values, and what to do next; they never contain the secret key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import requests
+
+#: error code → what to do about it. Feeds exception messages, notebooks and the explorer.
+FIXES: dict[str, str] = {
+    "amount_required": "Pass amount=, in minor units (1000 is HK$10.00).",
+    "amount_invalid": "amount must be a whole number of minor units, at least 1.",
+    "amount_must_end_in_zero": "Octopus amounts are minor units ending in 0 — try {amount_rounded}, not {amount}.",
+    "currency_required": "Pass currency=\"HKD\".",
+    "currency_invalid": "currency is an upper-case ISO 4217 code such as \"HKD\".",
+    "currency_not_supported": "Octopus takes HKD only: set currency=\"HKD\".",
+    "payment_method_excluded": "Remove \"octopus\" from settings.excluded_payment_methods.",
+    "success_url_required": "Octopus redirects the customer back: pass success_url=.",
+    "failure_url_required": "Octopus redirects the customer back: pass failure_url=.",
+    "success_url_invalid": "success_url must be an absolute http(s) URL of at most 255 characters.",
+    "failure_url_invalid": "failure_url must be an absolute http(s) URL of at most 255 characters.",
+    "processing_channel_id_invalid": "processing_channel_id looks like pc_ followed by 26 characters.",
+    "payment_type_invalid": "payment_type is one of Regular, Recurring, MOTO, Installment, PayLater, Unscheduled.",
+    "reference_invalid": "reference is text of at most 80 characters.",
+    "description_invalid": "description is text of at most 100 characters.",
+    "customer_email_invalid": "customer.email is an object: {\"address\": \"name@example.com\", \"verified\": true}.",
+    "customer_invalid": "customer takes id (cus_…), name (≤ 100 characters), phone {country_code, number}, email {address}.",
+    "settings_invalid": "settings is an object: success_url, failure_url, capture (bool), excluded_payment_methods (list).",
+    "order_invalid": "order must be a JSON object.",
+    "billing_invalid": "billing must be a JSON object.",
+    "metadata_invalid": "metadata must be a JSON object.",
+    "payment_method_not_supported": "The only payment method on this account is \"octopus\".",
+    "payment_setup_already_confirmed": "This setup already has a live payment: get it with get_payment(), or create a new setup.",
+    "payment_not_pending": "The customer can act only while the payment is Pending; get_payment() shows its status.",
+    "refund_not_allowed": "Only Captured or Partially Refunded payments can be refunded.",
+    "refund_amount_exceeds_balance": "Refund at most balances.available_to_refund (see get_payment()).",
+    "idempotency_key_reused": "This Cko-Idempotency-Key was used for a different request: use a fresh key per operation.",
+    "idempotency_key_invalid": "Cko-Idempotency-Key must be 1-255 printable characters.",
+    "request_in_progress": "The first request with this idempotency key is still running: retry shortly with the same key.",
+    "advance_seconds_invalid": "advance_seconds is a number of seconds between 0 and one year.",
+}
+
+_STATUS_HINTS = {
+    400: "The body is not a JSON object.",
+    401: "The API key was refused: check the secret key and that it belongs to this environment.",
+    404: "No such resource here: check the id, and that the client points at the environment that created it.",
+    429: "Too many requests, or a duplicate request still in flight: retry with the same idempotency key.",
+}
+
+
+def fix_for(code: str, request_body: Mapping[str, Any] | None = None) -> str:
+    """The fix for one error code, filled in with the caller's own values where it helps."""
+    template = FIXES.get(code)
+    if template is None:
+        return ""
+    amount = (request_body or {}).get("amount")
+    if "{amount" in template:
+        if not isinstance(amount, int):
+            return "Octopus amounts are minor units ending in 0 (1230, not 1234)."
+        return template.format(amount=amount, amount_rounded=round(amount, -1) or 10)
+    return template
+
+
+class OctopusError(Exception):
+    """Root of everything octopus_nb raises on purpose."""
+
+
+class ConfigurationError(OctopusError, ValueError):
+    """``connect()`` was given something it must refuse (a bad key, production without opt-in)."""
+
+
+class ApiUnreachable(OctopusError, requests.RequestException):
+    """No answer: refused, dropped or timed out, after any retries.
+
+    Retrying is safe only with the same ``idempotency_key``: the server may have done the work.
+    """
+
+
+class SignatureError(OctopusError):
+    """A webhook's ``Cko-Signature`` does not match its body under the signature key."""
+
+
+class CheckoutApiError(OctopusError):
+    """The API answered with a non-2xx status; the message says what to fix."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        method: str = "",
+        path: str = "",
+        request_id: str | None = None,
+        error_type: str | None = None,
+        error_codes: list[str] | None = None,
+        request_body: Mapping[str, Any] | None = None,
+    ):
+        #: the HTTP status (422, 404, ...)
+        self.status = status
+        #: ``Cko-Request-Id``: quote it to Checkout.com support
+        self.request_id = request_id
+        #: ``request_invalid``, ``request_malformed``, ``conflict``, ...
+        self.error_type = error_type
+        #: every problem the API found, e.g. ``["amount_must_end_in_zero"]``
+        self.error_codes = list(error_codes or [])
+        self.method = method
+        self.path = path
+        super().__init__(self._message(request_body))
+
+    def _message(self, request_body: Mapping[str, Any] | None) -> str:
+        head = f"{self.status} {self.error_type or _reason(self.status)}"
+        if self.error_codes:
+            head += " [" + ", ".join(self.error_codes) + "]"
+        if self.method:
+            head += f" on {self.method} {self.path}"
+        if self.request_id:
+            head += f" (request {self.request_id})"
+        fixes = [fix_for(code, request_body) for code in self.error_codes]
+        fixes = [fix for fix in fixes if fix] or [_STATUS_HINTS.get(self.status, "")]
+        return head + (": " + " ".join(fixes) if any(fixes) else "")
+
+
+def _reason(status: int) -> str:
+    return requests.status_codes._codes.get(status, ("error",))[0]
+
+
+class MalformedRequestError(CheckoutApiError):
+    """400: the body is not a JSON object."""
+
+
+class AuthenticationError(CheckoutApiError):
+    """401: the key was refused."""
+
+
+class NotFoundError(CheckoutApiError):
+    """404: unknown setup or payment id."""
+
+
+class ConflictError(CheckoutApiError):
+    """409: e.g. a second confirm of a setup whose payment is still live."""
+
+
+class ValidationError(CheckoutApiError):
+    """422: the request broke a rule; ``error_codes`` lists every one."""
+
+
+class RateLimitError(CheckoutApiError):
+    """429: too many requests, or the same idempotency key still in flight."""
+
+
+ERROR_CLASSES: dict[int, type[CheckoutApiError]] = {
+    400: MalformedRequestError,
+    401: AuthenticationError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationError,
+    429: RateLimitError,
+}

@@ -1,0 +1,92 @@
+"""Every request/response a client makes, kept in order, and shown as a pandas DataFrame.
+
+The ``Authorization`` header is never recorded: there is no field for it. pandas is imported only
+when a frame is asked for, so recording stays cheap and ``import octopus_nb`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import astuple, dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any, Iterator
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One API call as the client saw it (after any retries)."""
+
+    #: server time of the answer (the response's ``Date``; the sandbox's clock), else the client's
+    time: datetime
+    method: str
+    path: str
+    #: HTTP status, or None when no answer came
+    status: int | None
+    #: wall time from sending to the last byte, retries included
+    latency: timedelta
+    #: attempts made (1 + retries done by urllib3)
+    attempts: int
+    request_id: str | None
+    idempotency_key: str | None
+    request_body: Any
+    response_body: Any
+    error_codes: tuple[str, ...]
+    #: why no answer came (connection refused, dropped, timed out), else None
+    error: str | None = None
+
+    def mentions(self, resource_id: str) -> bool:
+        """True when the id is in the path or either body: how a frame is narrowed to one resource."""
+        if resource_id in self.path:
+            return True
+        return resource_id in json.dumps([self.request_body, self.response_body], default=str)
+
+
+COLUMNS = tuple(f.name for f in fields(Exchange))
+
+
+class History:
+    """Append-only record of a client's exchanges; thread-safe."""
+
+    def __init__(self) -> None:
+        self._exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+
+    def record(self, exchange: Exchange) -> None:
+        with self._lock:
+            self._exchanges.append(exchange)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._exchanges.clear()
+
+    def __len__(self) -> int:
+        return len(self._exchanges)
+
+    def __iter__(self) -> Iterator[Exchange]:
+        with self._lock:
+            return iter(list(self._exchanges))
+
+    def __getitem__(self, index: int) -> Exchange:
+        return self._exchanges[index]
+
+    def to_frame(self, related_to: str | None = None):
+        """A pandas DataFrame, one row per exchange, oldest first.
+
+        ``related_to`` narrows it to the rows that mention one setup, payment or action id, e.g.
+        ``history.to_frame(related_to=payment["id"])`` for a payment's timeline.
+        """
+        import pandas as pd
+
+        rows = list(self)
+        if related_to is not None:
+            rows = [row for row in rows if row.mentions(related_to)]
+        frame = pd.DataFrame.from_records([astuple(row) for row in rows], columns=COLUMNS)
+        frame["status"] = frame["status"].astype("Int64")
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+        frame["latency"] = pd.to_timedelta(frame["latency"])
+        frame["error_codes"] = frame["error_codes"].map(", ".join)
+        return frame
+
+    def __repr__(self) -> str:
+        return f"<History of {len(self)} exchanges>"

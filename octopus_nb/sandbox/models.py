@@ -1,0 +1,746 @@
+"""The sandbox's state and rules: setups, payments, actions, readiness, lifecycle, idempotency.
+
+Nothing here knows about HTTP: methods are named after API operations, take plain data and
+return plain data (what the handlers serialise), and raise :class:`SandboxError` subclasses that
+``handlers.py`` maps to status codes. Time comes from :class:`SandboxClock` and randomness from
+one seedable ``random.Random``, so a seed makes every id, token and timestamp repeatable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+#: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
+#: opens a sandbox on your own loopback interface.
+DEFAULT_SECRET_KEY = "sk_sbox_octopusnbsandboxdefaultkey="
+#: Where a seeded sandbox's clock starts (the seed page's "Last updated" day).
+SEEDED_EPOCH = datetime(2026, 4, 30, 9, 0, 0, tzinfo=timezone.utc)
+#: Sandbox rule: a pending Octopus payment expires after 15 minutes of sandbox time.
+PAYMENT_EXPIRY = timedelta(minutes=15)
+#: Sandbox rule: an idempotency key is remembered for 24 hours of sandbox time.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+#: The only payment method enabled on the sandbox account.
+ENABLED_METHODS = ("octopus",)
+API_VERSION = "1.0"
+
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+SECRET_KEY_PATTERN = re.compile(r"^sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]$")
+_CHANNEL_PATTERN = re.compile(r"^pc_[a-z2-7]{26}$")
+_CUSTOMER_ID_PATTERN = re.compile(r"^cus_[a-z2-7]{26}$")
+_CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+_EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
+_URL_PATTERN = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")
+MAX_AMOUNT = 9_999_999_999
+
+
+# --- errors: one class per wire error family; handlers.py owns the status codes -------------
+
+
+class SandboxError(Exception):
+    """A request the sandbox refuses; ``error_codes`` go on the wire as they are."""
+
+    error_type = "request_invalid"
+
+    def __init__(self, *error_codes: str):
+        super().__init__(", ".join(error_codes) or self.error_type)
+        self.error_codes = list(error_codes)
+
+
+class InvalidRequest(SandboxError):
+    """422: the body parsed but broke a rule; lists every problem found."""
+
+
+class MalformedRequest(SandboxError):
+    """400: the body is not a JSON object."""
+
+    error_type = "request_malformed"
+
+
+class NotFound(SandboxError):
+    """404: no such setup, payment or token."""
+
+    error_type = "not_found"
+
+
+class Conflict(SandboxError):
+    """409: the resource is in a state that forbids this operation."""
+
+    error_type = "conflict"
+
+
+class InFlight(SandboxError):
+    """429: the same idempotency key is still being processed."""
+
+    error_type = "too_many_requests"
+
+
+# --- time and ids ---------------------------------------------------------------------------
+
+
+class SandboxClock:
+    """The sandbox's notion of now.
+
+    Seeded: starts at :data:`SEEDED_EPOCH` and moves only when advanced, so timestamps repeat
+    from run to run. Unseeded: follows the wall clock, plus whatever was advanced.
+    """
+
+    def __init__(self, frozen: bool):
+        self._frozen = frozen
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        base = SEEDED_EPOCH if self._frozen else datetime.now(timezone.utc)
+        return base + self._offset
+
+    def advance(self, seconds: float) -> datetime:
+        self._offset += timedelta(seconds=seconds)
+        return self.now()
+
+
+def isoformat(moment: datetime) -> str:
+    """Checkout.com's timestamp shape: UTC with a ``Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# --- resources ------------------------------------------------------------------------------
+
+
+@dataclass
+class PaymentSetup:
+    id: str
+    fields: dict  #: the writable fields as last sent (after validation and defaults)
+    latest_payment_id: str | None = None
+
+
+@dataclass
+class Action:
+    id: str
+    type: str
+    processed_on: datetime
+    amount: int
+    approved: bool
+    response_code: str
+    response_summary: str
+    reference: str | None = None
+
+
+@dataclass
+class Payment:
+    id: str
+    setup_id: str
+    amount: int
+    currency: str
+    reference: str | None
+    description: str | None
+    payment_type: str
+    customer: dict
+    token: str
+    requested_on: datetime
+    expires_on: datetime
+    success_url: str | None
+    failure_url: str | None
+    status: str = "Pending"
+    token_used: bool = False
+    actions: list[Action] = field(default_factory=list)  #: oldest first
+    total_refunded: int = 0
+
+    @property
+    def total_captured(self) -> int:
+        return self.amount if self.status in REFUNDABLE | {"Refunded"} else 0
+
+
+@dataclass
+class Event:
+    """A webhook event, recorded when the lifecycle moves; delivery is the server's job."""
+
+    id: str
+    type: str
+    created_on: datetime
+    payment_id: str
+    action_id: str | None
+    body: dict
+
+
+#: The Octopus lifecycle as data (auto-captured: there is no separate authorization step).
+TRANSITIONS = {
+    "Pending": {"Captured", "Declined", "Expired"},
+    "Captured": {"Partially Refunded", "Refunded"},
+    "Partially Refunded": {"Partially Refunded", "Refunded"},
+}
+REFUNDABLE = {"Captured", "Partially Refunded"}
+#: A setup may be confirmed again only after its latest payment ended in one of these.
+RETRYABLE = {"Declined", "Expired"}
+
+
+@dataclass
+class _StoredResponse:
+    fingerprint: str
+    stored_at: datetime
+    status: int | None = None  #: None while the first request is in flight
+    body: bytes = b""
+
+
+class SandboxState:
+    """Everything one sandbox knows. Thread-safe: every public method takes ``self._lock``."""
+
+    def __init__(self, seed: int | None = None, secret_key: str | None = None, base_url: str = ""):
+        #: the seed this state was built with (``reset()`` rebuilds from it)
+        self.seed = seed
+        #: the one API key accepted (``Authorization: Bearer <key>``)
+        self.secret_key = secret_key or DEFAULT_SECRET_KEY
+        #: scheme://host:port that links point at; set by the server once it is bound
+        self.base_url = base_url
+        #: resource ids and tokens; unseeded, they come from the OS and cannot be guessed
+        self.random = random.Random(seed) if seed is not None else random.SystemRandom()
+        #: request ids come from their own stream, so an extra GET never shifts resource ids
+        self._request_random = random.Random(seed + 1) if seed is not None else random.SystemRandom()
+        self.clock = SandboxClock(frozen=seed is not None)
+        self.default_processing_channel_id = self._new_id("pc")
+        self.setups: dict[str, PaymentSetup] = {}
+        self.payments: dict[str, Payment] = {}
+        self.tokens: dict[str, str] = {}  #: landing-page token → payment id
+        self.customers: dict[str, str] = {}  #: customer email → customer id
+        self.events: list[Event] = []
+        self.requests = 0
+        self.refunds = 0
+        self._idempotency: dict[str, _StoredResponse] = {}
+        self._lock = threading.RLock()
+
+    def reset(self) -> None:
+        """Forget everything and restart the seeded sequences; re-runs ``__init__`` so it can't drift."""
+        with self._lock:
+            lock, base_url = self._lock, self.base_url
+            self.__init__(self.seed, self.secret_key, base_url)
+            self._lock = lock
+
+    # --- ids, request bookkeeping ----------------------------------------------------------
+
+    def _new_id(self, prefix: str) -> str:
+        return prefix + "_" + "".join(self.random.choice(_BASE32) for _ in range(26))
+
+    def new_request_id(self) -> str:
+        """A fresh ``Cko-Request-Id`` (UUID-shaped, as Checkout.com's are)."""
+        with self._lock:
+            bits = self._request_random.getrandbits(128)
+        hex32 = f"{bits:032x}"
+        return f"{hex32[:8]}-{hex32[8:12]}-4{hex32[13:16]}-a{hex32[17:20]}-{hex32[20:]}"
+
+    def count_request(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def is_valid_key(self, presented: str) -> bool:
+        import hmac
+
+        return hmac.compare_digest(presented.encode(), self.secret_key.encode())
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {
+                "setups": len(self.setups),
+                "payments": len(self.payments),
+                "refunds": self.refunds,
+                "webhook_deliveries": self.webhook_delivery_count(),
+                "requests": self.requests,
+            }
+
+    def webhook_delivery_count(self) -> int:
+        """Overridden by the webhook outbox (lifecycle issue); no deliveries without one."""
+        return 0
+
+    def now(self) -> str:
+        with self._lock:
+            return isoformat(self.clock.now())
+
+    # --- idempotency -----------------------------------------------------------------------
+
+    def begin_idempotent(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
+        """Claim ``key`` for a request, or return the stored (status, body) to replay.
+
+        Sandbox rule: same key and same method/path/body within 24 h replays the stored response;
+        a different request under the same key is ``idempotency_key_reused`` (422); a key whose
+        first request is still being processed gets 429.
+        """
+        with self._lock:
+            now = self.clock.now()
+            stored = self._idempotency.get(key)
+            if stored and now - stored.stored_at > IDEMPOTENCY_WINDOW:
+                stored = None
+            if stored is None:
+                self._idempotency[key] = _StoredResponse(fingerprint, now)
+                return None
+            if stored.fingerprint != fingerprint:
+                raise InvalidRequest("idempotency_key_reused")
+            if stored.status is None:
+                raise InFlight("request_in_progress")
+            return stored.status, stored.body
+
+    def finish_idempotent(self, key: str, status: int, body: bytes) -> None:
+        """Store the response for ``key``; a 5xx or 429 releases the key so a retry can run."""
+        with self._lock:
+            if status >= 500 or status == 429:
+                self._idempotency.pop(key, None)
+            elif key in self._idempotency:
+                self._idempotency[key].status, self._idempotency[key].body = status, body
+
+    @staticmethod
+    def fingerprint(method: str, path: str, body: bytes) -> str:
+        return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+    # --- payment setups --------------------------------------------------------------------
+
+    def create_payment_setup(self, body: Any) -> dict:
+        with self._lock:
+            fields = self._validated_setup_fields(body)
+            setup = PaymentSetup(self._new_id("set"), fields)
+            self.setups[setup.id] = setup
+            return self._setup_view(setup)
+
+    def update_payment_setup(self, setup_id: str, body: Any) -> dict:
+        """PUT replaces every writable field. Sandbox rule: a confirmed setup can't change (409)."""
+        with self._lock:
+            setup = self._get_setup(setup_id)
+            fields = self._validated_setup_fields(body)
+            self._refuse_if_confirmed(setup)
+            setup.fields = fields
+            return self._setup_view(setup)
+
+    def get_payment_setup(self, setup_id: str) -> dict:
+        with self._lock:
+            return self._setup_view(self._get_setup(setup_id))
+
+    def confirm_payment_setup(self, setup_id: str, payment_method_name: str) -> dict:
+        """Create the Octopus payment (Pending) and its one-time landing-page token."""
+        with self._lock:
+            setup = self._get_setup(setup_id)
+            if payment_method_name not in ENABLED_METHODS:
+                raise InvalidRequest("payment_method_not_supported")
+            self._refuse_if_confirmed(setup)
+            status, flags = octopus_readiness(setup.fields)
+            if status != "ready":
+                raise InvalidRequest(*flags)
+            now = self.clock.now()
+            fields = setup.fields
+            settings = fields.get("settings", {})
+            payment = Payment(
+                id=self._new_id("pay"),
+                setup_id=setup.id,
+                amount=fields["amount"],
+                currency=fields["currency"],
+                reference=fields.get("reference"),
+                description=fields.get("description"),
+                payment_type=fields.get("payment_type", "Regular"),
+                customer=self._customer_for(fields.get("customer", {})),
+                token="".join(self.random.choice(_BASE32) for _ in range(26)),
+                requested_on=now,
+                expires_on=now + PAYMENT_EXPIRY,
+                success_url=settings.get("success_url"),
+                failure_url=settings.get("failure_url"),
+            )
+            self.payments[payment.id] = payment
+            self.tokens[payment.token] = payment.id
+            setup.latest_payment_id = payment.id
+            self._emit("payment_pending", payment)
+            return self._confirm_view(payment)
+
+    def _refuse_if_confirmed(self, setup: PaymentSetup) -> None:
+        """Sandbox rule: a setup holds one live payment; Declined or Expired lets the customer retry."""
+        latest = self.payments.get(setup.latest_payment_id or "")
+        if latest is not None and latest.status not in RETRYABLE:
+            raise Conflict("payment_setup_already_confirmed")
+
+    def _customer_for(self, customer: dict) -> dict:
+        """Reuse the customer named by ``id`` or by e-mail address, else create one."""
+        email = (customer.get("email") or {}).get("address")
+        customer_id = customer.get("id") or self.customers.get(email or "") or self._new_id("cus")
+        if email:
+            self.customers.setdefault(email, customer_id)
+        view = {"id": customer_id}
+        if email:
+            view["email"] = email
+        if customer.get("name"):
+            view["name"] = customer["name"]
+        return view
+
+    # --- payments --------------------------------------------------------------------------
+
+    def get_payment(self, payment_id: str) -> dict:
+        with self._lock:
+            return self._payment_view(self._get_payment(payment_id))
+
+    def get_payment_actions(self, payment_id: str) -> list:
+        """Actions newest first, as Checkout.com lists them."""
+        with self._lock:
+            payment = self._get_payment(payment_id)
+            return [_action_view(action) for action in reversed(payment.actions)]
+
+    def refund_payment(self, payment_id: str, body: Any) -> dict:
+        """Refund all or part of a captured payment; amounts end in 0, within the balance."""
+        with self._lock:
+            payment = self._get_payment(payment_id)
+            if body is None:
+                body = {}
+            if not isinstance(body, dict):
+                raise MalformedRequest()
+            amount = body.get("amount")
+            reference = body.get("reference")
+            codes = []
+            if payment.status not in REFUNDABLE:
+                raise InvalidRequest("refund_not_allowed")
+            available = payment.amount - payment.total_refunded
+            if amount is None:
+                amount = available
+            elif not _is_int(amount) or amount < 1:
+                codes.append("amount_invalid")
+            elif amount % 10:
+                codes.append("amount_must_end_in_zero")
+            elif amount > available:
+                codes.append("refund_amount_exceeds_balance")
+            if reference is not None and not (isinstance(reference, str) and len(reference) <= 80):
+                codes.append("reference_invalid")
+            if codes:
+                raise InvalidRequest(*codes)
+            action = self._add_action(payment, "Refund", amount, True, reference)
+            payment.total_refunded += amount
+            self.refunds += 1
+            self._emit("payment_refund_pending", payment, action)
+            self._move(payment, "Refunded" if payment.total_refunded == payment.amount else "Partially Refunded")
+            self._emit("payment_refunded", payment, action)
+            return {
+                "action_id": action.id,
+                "reference": reference,
+                "_links": {"payment": {"href": self._payment_href(payment)}},
+            }
+
+    # --- the customer and the clock (control surface, sandbox rules) -----------------------
+
+    def approve_payment(self, payment_id: str) -> dict:
+        """Sandbox rule: the customer approves in the Octopus App; Octopus captures at once."""
+        with self._lock:
+            payment = self._pending(payment_id)
+            self._emit("payment_capture_pending", payment)
+            self._move(payment, "Captured")
+            action = self._add_action(payment, "Capture", payment.amount, True)
+            self._emit("payment_captured", payment, action)
+            return self._payment_view(payment)
+
+    def decline_payment(self, payment_id: str) -> dict:
+        """Sandbox rule: the customer declines (or the authorization fails)."""
+        with self._lock:
+            payment = self._pending(payment_id)
+            self._move(payment, "Declined")
+            action = self._add_action(payment, "Authorization", payment.amount, False)
+            self._emit("payment_declined", payment, action)
+            return self._payment_view(payment)
+
+    def expire_payment(self, payment_id: str) -> dict:
+        """Sandbox rule: nobody acted before ``expires_on``; the payment lapses."""
+        with self._lock:
+            payment = self._pending(payment_id)
+            self._expire(payment)
+            return self._payment_view(payment)
+
+    def advance_clock(self, seconds: Any) -> dict:
+        """Sandbox rule: move sandbox time on; pending payments past ``expires_on`` expire."""
+        if not _is_number(seconds) or not 0 <= seconds <= 366 * 24 * 3600:
+            raise InvalidRequest("advance_seconds_invalid")
+        with self._lock:
+            self.clock.advance(seconds)
+            self._expire_due()
+            return {"now": isoformat(self.clock.now())}
+
+    def payment_for_token(self, token: str) -> Payment:
+        with self._lock:
+            self._expire_due()
+            payment_id = self.tokens.get(token)
+            if payment_id is None:
+                raise NotFound("token_not_found")
+            return self.payments[payment_id]
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _get_setup(self, setup_id: str) -> PaymentSetup:
+        self._expire_due()
+        setup = self.setups.get(setup_id)
+        if setup is None:
+            raise NotFound("payment_setup_not_found")
+        return setup
+
+    def _get_payment(self, payment_id: str) -> Payment:
+        self._expire_due()
+        payment = self.payments.get(payment_id)
+        if payment is None:
+            raise NotFound("payment_not_found")
+        return payment
+
+    def _pending(self, payment_id: str) -> Payment:
+        payment = self._get_payment(payment_id)
+        if payment.status != "Pending":
+            raise Conflict("payment_not_pending")
+        return payment
+
+    def _move(self, payment: Payment, status: str) -> None:
+        """The one place a payment changes status, checked against :data:`TRANSITIONS`."""
+        if status not in TRANSITIONS.get(payment.status, ()):
+            raise Conflict("payment_status_invalid")
+        payment.status = status
+
+    def _expire(self, payment: Payment) -> None:
+        self._move(payment, "Expired")
+        self._emit("payment_expired", payment)
+
+    def _expire_due(self) -> None:
+        now = self.clock.now()
+        for payment in self.payments.values():
+            if payment.status == "Pending" and now >= payment.expires_on:
+                self._expire(payment)
+
+    def _add_action(self, payment: Payment, kind: str, amount: int, approved: bool, reference=None) -> Action:
+        code, summary = ("10000", "Approved") if approved else ("20005", "Declined - Do Not Honour")
+        action = Action(self._new_id("act"), kind, self.clock.now(), amount, approved, code, summary, reference)
+        payment.actions.append(action)
+        return action
+
+    def _emit(self, event_type: str, payment: Payment, action: Action | None = None) -> Event:
+        now = self.clock.now()
+        event_id = self._new_id("evt")
+        data: dict = {"id": payment.id}
+        if action is not None:
+            data["action_id"] = action.id
+        data.update(
+            amount=action.amount if action else payment.amount,
+            currency=payment.currency,
+            reference=payment.reference,
+            processed_on=isoformat(now),
+            status=payment.status,
+        )
+        body = {
+            "id": event_id,
+            "type": event_type,
+            "created_on": isoformat(now),
+            "data": data,
+            "_links": {
+                "self": {"href": f"{self.base_url}/events/{event_id}"},
+                "payment": {"href": self._payment_href(payment)},
+            },
+        }
+        event = Event(event_id, event_type, now, payment.id, action.id if action else None, body)
+        self.events.append(event)
+        self.on_event(event)
+        return event
+
+    def on_event(self, event: Event) -> None:
+        """Called with the lock held whenever an event is recorded; the webhook outbox hooks in here."""
+
+    # --- views: what goes on the wire ------------------------------------------------------
+
+    def _setup_view(self, setup: PaymentSetup) -> dict:
+        status, flags = octopus_readiness(setup.fields)
+        view = {"id": setup.id, **setup.fields}
+        view["payment_methods"] = {"octopus": {"status": status, "flags": flags}}
+        view["available_payment_methods"] = [] if status == "unavailable" else ["octopus"]
+        latest = self.payments.get(setup.latest_payment_id or "")
+        if latest is not None:
+            view["latest_payment"] = self._confirm_view(latest)
+        view["_links"] = {"self": {"href": f"{self.base_url}/payments/setups/{setup.id}"}}
+        return view
+
+    def _payment_href(self, payment: Payment) -> str:
+        return f"{self.base_url}/payments/{payment.id}"
+
+    def _processing(self, payment: Payment) -> dict:
+        return {
+            "landing_url": f"{self.base_url}/_sandbox/octopus/oos/payment/?token={payment.token}",
+            "octopus_uri": f"octopus://payment?token={payment.token}",
+            "token": payment.token,
+        }
+
+    def _confirm_view(self, payment: Payment) -> dict:
+        """The confirm response, shaped exactly as the seed page's example."""
+        return {
+            "id": payment.id,
+            "status": payment.status,
+            "reference": payment.reference,
+            "customer": {"id": payment.customer["id"]},
+            "processing": self._processing(payment),
+            "_links": {"self": {"href": self._payment_href(payment)}},
+        }
+
+    def _payment_view(self, payment: Payment) -> dict:
+        links = {
+            "self": {"href": self._payment_href(payment)},
+            "actions": {"href": self._payment_href(payment) + "/actions"},
+        }
+        if payment.status in REFUNDABLE:
+            links["refund"] = {"href": self._payment_href(payment) + "/refunds"}
+        return {
+            "id": payment.id,
+            "requested_on": isoformat(payment.requested_on),
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "status": payment.status,
+            "approved": payment.status in REFUNDABLE | {"Refunded"},
+            "reference": payment.reference,
+            "description": payment.description,
+            "payment_type": payment.payment_type,
+            "source": {"type": "octopus"},
+            "customer": dict(payment.customer),
+            "processing": self._processing(payment),
+            "expires_on": isoformat(payment.expires_on),
+            "balances": {
+                "total_captured": payment.total_captured,
+                "total_refunded": payment.total_refunded,
+                "available_to_refund": payment.total_captured - payment.total_refunded,
+            },
+            "_links": links,
+        }
+
+    # --- validation ------------------------------------------------------------------------
+
+    def _validated_setup_fields(self, body: Any) -> dict:
+        """Check a create/update body against the contract; every problem is listed, not the first."""
+        if not isinstance(body, dict):
+            raise MalformedRequest()
+        codes = setup_field_errors(body)
+        if codes:
+            raise InvalidRequest(*codes)
+        fields = {key: body[key] for key in WRITABLE_FIELDS if body.get(key) is not None}
+        fields.setdefault("processing_channel_id", self.default_processing_channel_id)
+        fields.setdefault("payment_type", "Regular")
+        return fields
+
+
+def _action_view(action: Action) -> dict:
+    return {
+        "id": action.id,
+        "type": action.type,
+        "processed_on": isoformat(action.processed_on),
+        "amount": action.amount,
+        "approved": action.approved,
+        "response_code": action.response_code,
+        "response_summary": action.response_summary,
+        "reference": action.reference,
+    }
+
+
+#: Request fields a setup keeps (unknown top-level fields are ignored, as the real API does).
+WRITABLE_FIELDS = (
+    "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
+    "settings", "customer", "order", "billing", "metadata",
+)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _is_short_text(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 255 and bool(_URL_PATTERN.match(value))
+
+
+def setup_field_errors(body: dict) -> list[str]:
+    """Every validation code a create/update body earns, in the contract's order."""
+    codes: list[str] = []
+    check: Callable[[bool, str], None] = lambda ok, code: ok or codes.append(code)  # noqa: E731
+
+    amount = body.get("amount")
+    if amount is None:
+        codes.append("amount_required")
+    else:
+        check(_is_int(amount) and 1 <= amount <= MAX_AMOUNT, "amount_invalid")
+    currency = body.get("currency")
+    if currency is None:
+        codes.append("currency_required")
+    else:
+        check(isinstance(currency, str) and bool(_CURRENCY_PATTERN.match(currency)), "currency_invalid")
+    channel = body.get("processing_channel_id")
+    if channel is not None:
+        check(isinstance(channel, str) and bool(_CHANNEL_PATTERN.match(channel)), "processing_channel_id_invalid")
+    payment_type = body.get("payment_type")
+    if payment_type is not None:
+        check(payment_type in PAYMENT_TYPES, "payment_type_invalid")
+    for name, limit in (("reference", 80), ("description", 100)):
+        if body.get(name) is not None:
+            check(_is_short_text(body[name], limit), f"{name}_invalid")
+
+    settings = body.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        codes.append("settings_invalid")
+    elif settings:
+        for name in ("success_url", "failure_url"):
+            if settings.get(name) is not None:
+                check(_is_url(settings[name]), f"{name}_invalid")
+        if settings.get("capture") is not None:
+            check(isinstance(settings["capture"], bool), "settings_invalid")
+        excluded = settings.get("excluded_payment_methods")
+        if excluded is not None:
+            check(isinstance(excluded, list) and all(isinstance(m, str) for m in excluded), "settings_invalid")
+    codes.extend(_customer_errors(body.get("customer")))
+    for name in ("order", "billing", "metadata"):
+        if body.get(name) is not None:
+            check(isinstance(body[name], dict), f"{name}_invalid")
+    return list(dict.fromkeys(codes))
+
+
+def _customer_errors(customer: Any) -> list[str]:
+    if customer is None:
+        return []
+    if not isinstance(customer, dict):
+        return ["customer_invalid"]
+    codes = []
+    email = customer.get("email")
+    if email is not None:
+        address = email.get("address") if isinstance(email, dict) else None
+        if not (isinstance(address, str) and _EMAIL_PATTERN.match(address)):
+            codes.append("customer_email_invalid")
+        elif email.get("verified") is not None and not isinstance(email["verified"], bool):
+            codes.append("customer_email_invalid")
+    name_ok = customer.get("name") is None or _is_short_text(customer["name"], 100)
+    id_ok = customer.get("id") is None or (
+        isinstance(customer["id"], str) and bool(_CUSTOMER_ID_PATTERN.match(customer["id"]))
+    )
+    phone = customer.get("phone")
+    phone_ok = phone is None or (
+        isinstance(phone, dict)
+        and _is_short_text(phone.get("country_code"), 7)
+        and isinstance(phone.get("number"), str)
+        and 6 <= len(phone["number"]) <= 25
+    )
+    if not (name_ok and id_ok and phone_ok):
+        codes.append("customer_invalid")
+    return codes
+
+
+def octopus_readiness(fields: dict) -> tuple[str, list[str]]:
+    """Octopus's status and flags for a setup's fields.
+
+    Sandbox rule (Checkout.com does not publish the flag names): all applicable flags are
+    listed; the status is that of the first row of the contract's table that applies.
+    """
+    settings = fields.get("settings") or {}
+    rows = [
+        (fields.get("currency") != "HKD", "unavailable", "currency_not_supported"),
+        ("octopus" in (settings.get("excluded_payment_methods") or ()), "unavailable", "payment_method_excluded"),
+        (fields.get("amount", 0) % 10 != 0, "invalid", "amount_must_end_in_zero"),
+        (not settings.get("success_url"), "action_required", "success_url_required"),
+        (not settings.get("failure_url"), "action_required", "failure_url_required"),
+    ]
+    applicable = [(status, flag) for applies, status, flag in rows if applies]
+    if not applicable:
+        return "ready", []
+    return applicable[0][0], [flag for _, flag in applicable]

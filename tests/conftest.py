@@ -1,0 +1,63 @@
+"""Shared fixtures: one real sandbox per session, reset before each test, checked after it.
+
+As in pytest-httpserver, the server starts once (session scope) and each test gets it reset, so
+tests are fast and isolated. A test fails at teardown if the sandbox raised inside a handler.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+import octopus_nb
+from octopus_nb.sandbox import Sandbox
+
+SEED = 7
+OK_URL = "https://example.com/payments/success"
+KO_URL = "https://example.com/payments/failure"
+
+
+@pytest.fixture(scope="session")
+def _running_sandbox():
+    with Sandbox(seed=SEED) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(_running_sandbox):
+    """The session's sandbox, reset to its seeded start; fails the test on any handler exception."""
+    _running_sandbox.state.reset()
+    _running_sandbox.errors.clear()
+    yield _running_sandbox
+    errors = list(_running_sandbox.errors)
+    _running_sandbox.errors.clear()
+    assert not errors, f"the sandbox raised inside a handler: {errors!r}"
+
+
+@pytest.fixture
+def client(sandbox):
+    """The package's own client, bound to the running sandbox over a real socket."""
+    with octopus_nb.connect(base_url=sandbox.base_url, secret_key=sandbox.secret_key) as client:
+        yield client
+
+
+@pytest.fixture
+def control(sandbox):
+    """A bare requests session carrying the key, for raw HTTP and the /_sandbox/ control routes."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {sandbox.secret_key}"
+    session.base_url = sandbox.base_url
+    yield session
+    session.close()
+
+
+def ready_setup(client, **overrides):
+    """A setup Octopus is ready for: HKD, amount ending in 0, both redirect URLs."""
+    fields = dict(amount=1000, currency="HKD", success_url=OK_URL, failure_url=KO_URL, reference="ORD-5023-4E89")
+    fields.update(overrides)
+    return octopus_nb.create_payment_setup(client, **fields)
+
+
+def pending_payment(client):
+    """A confirmed setup's payment, Pending."""
+    return octopus_nb.confirm_payment_setup(client, ready_setup(client)["id"])
