@@ -195,6 +195,9 @@ class SandboxState:
         self.seed = seed
         #: the one API key accepted (``Authorization: Bearer <key>``)
         self.secret_key = secret_key or DEFAULT_SECRET_KEY
+        if not SECRET_KEY_PATTERN.match(self.secret_key):
+            # Requests are refused unless the key has Checkout.com's shape, so no client could get in.
+            raise ValueError("secret_key must look like sk_sbox_ + 27 characters of [a-z2-7] (the last may be *#$=)")
         #: scheme://host:port that links point at; set by the server once it is bound
         self.base_url = base_url
         #: resource ids and tokens; unseeded, they come from the OS and cannot be guessed

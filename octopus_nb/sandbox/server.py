@@ -136,12 +136,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--secret-key", default=None, help="the API key to accept (default: the documented sandbox key)")
     args = parser.parse_args(argv)
 
-    sandbox = Sandbox(seed=args.seed, secret_key=args.secret_key, host=args.host, port=args.port)
+    try:
+        sandbox = Sandbox(seed=args.seed, secret_key=args.secret_key, host=args.host, port=args.port)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
-    with sandbox:
+    try:
+        sandbox.start()
+    except OSError as exc:
+        print(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc} (try --port 0 for a free port)", file=sys.stderr)
+        return 2
+    try:
         print(sandbox.base_url, flush=True)
         print(f"octopus-nb sandbox serving {sandbox.base_url} (seed={args.seed}); Ctrl-C stops it", file=sys.stderr, flush=True)
         done.wait()
+    finally:
+        sandbox.stop()
     return 0

@@ -1,0 +1,193 @@
+"""The client: history and its redaction, retries with idempotency keys, timeouts, errors."""
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+
+import octopus_nb
+from octopus_nb.client import Client
+
+from conftest import ready_setup
+
+
+def test_history_records_every_exchange_without_the_key(client, sandbox):
+    setup = ready_setup(client)
+    payment = octopus_nb.confirm_payment_setup(client, setup["id"])
+    with pytest.raises(octopus_nb.NotFoundError):
+        octopus_nb.get_payment(client, "pay_missing")
+    frame = client.history.to_frame()
+    assert list(frame.columns) == [
+        "time", "method", "path", "status", "latency", "attempts", "request_id", "idempotency_key",
+        "request_body", "response_body", "error_codes", "error",
+    ]
+    assert list(frame["status"]) == [200, 202, 404]
+    assert list(frame["method"]) == ["POST", "POST", "GET"]
+    assert frame.loc[0, "request_body"]["amount"] == 1000
+    assert frame.loc[1, "response_body"]["id"] == payment["id"]
+    assert frame["idempotency_key"].notna().tolist() == [True, True, False]
+    assert frame["request_id"].notna().all()
+    assert str(frame["time"].dt.tz) == "UTC"
+    assert pd.api.types.is_timedelta64_dtype(frame["latency"])
+    assert sandbox.secret_key not in frame.to_csv() and "Bearer" not in frame.to_csv()
+
+
+def test_history_narrows_to_one_setup_or_payment(client):
+    first = ready_setup(client)
+    second = ready_setup(client, reference="ORD-2")
+    payment = octopus_nb.confirm_payment_setup(client, second["id"])
+    octopus_nb.get_payment(client, payment["id"])
+    assert len(client.history.to_frame(related_to=first["id"])) == 1
+    assert list(client.history.to_frame(related_to=second["id"])["path"]) == [
+        "/payments/setups", f"/payments/setups/{second['id']}/confirm/octopus",
+    ]
+    assert len(client.history.to_frame(related_to=payment["id"])) == 2  # confirm + get
+
+
+def test_errors_are_recorded_with_their_codes(client):
+    with pytest.raises(octopus_nb.ValidationError) as caught:
+        octopus_nb.create_payment_setup(client, amount=1234.5, currency="hkd")
+    assert "amount_invalid" in str(caught.value) and "currency_invalid" in str(caught.value)
+    assert client.history.to_frame().loc[0, "error_codes"] == "amount_invalid, currency_invalid"
+
+
+def test_fix_messages_use_the_callers_values(client, control):
+    payment = octopus_nb.confirm_payment_setup(client, ready_setup(client)["id"])
+    control.post(f"{control.base_url}/_sandbox/payments/{payment['id']}/approve")
+    with pytest.raises(octopus_nb.ValidationError, match="try 1230, not 1234"):
+        octopus_nb.refund_payment(client, payment["id"], amount=1234)
+
+
+def test_results_are_dicts_with_status_and_a_readable_repr(client):
+    setup = ready_setup(client)
+    assert isinstance(setup, dict) and setup.status == 200 and setup.request_id
+    from IPython.lib.pretty import pretty
+
+    assert pretty(setup) == json.dumps(setup, indent=2, ensure_ascii=False)
+
+
+def test_every_post_and_put_carries_a_fresh_idempotency_key(client):
+    setup = ready_setup(client)
+    octopus_nb.update_payment_setup(client, setup["id"], **octopus_nb.writable_fields(setup))
+    keys = [e.idempotency_key for e in client.history]
+    assert all(keys) and len(set(keys)) == 2
+
+
+def test_seeded_clients_make_repeatable_idempotency_keys():
+    one, two = Client("http://x", "k", seed=3), Client("http://x", "k", seed=3)
+    assert [one.new_idempotency_key() for _ in range(3)] == [two.new_idempotency_key() for _ in range(3)]
+    assert Client("http://x", "k").new_idempotency_key() != Client("http://x", "k").new_idempotency_key()
+
+
+def test_repr_masks_the_key(client, sandbox):
+    assert sandbox.secret_key not in repr(client)
+    assert "sk_sbox_…" in repr(client)
+
+
+# --- retries and unreachable servers ------------------------------------------------------
+
+
+class _FlakyServer:
+    """A loopback server that answers ``statuses`` in turn, recording each request's headers."""
+
+    def __init__(self, statuses):
+        self.statuses, self.seen = list(statuses), []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                owner.seen.append((self.command, dict(self.headers)))
+                status = owner.statuses.pop(0) if owner.statuses else 200
+                body = json.dumps({"id": "set_ok"} if status == 200 else {}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_transient_statuses_are_retried_with_the_same_idempotency_key(status):
+    server = _FlakyServer([status, status])
+    try:
+        with Client(server.url, "sk_sbox_" + "a" * 27) as client:
+            result = octopus_nb.create_payment_setup(client, amount=1000, currency="HKD")
+        assert result["id"] == "set_ok"
+        keys = {headers["Cko-Idempotency-Key"] for _, headers in server.seen}
+        assert len(server.seen) == 3 and len(keys) == 1
+        assert client.history[0].attempts == 3 and len(client.history) == 1
+    finally:
+        server.close()
+
+
+def test_gets_are_retried_and_other_errors_are_not():
+    server = _FlakyServer([503, 422, 200])
+    try:
+        with Client(server.url, "k") as client:
+            with pytest.raises(octopus_nb.ValidationError):
+                octopus_nb.get_payment(client, "pay_1")
+        assert len(server.seen) == 2
+    finally:
+        server.close()
+
+
+def test_persistent_failure_surfaces_the_last_status():
+    server = _FlakyServer([503] * 10)
+    try:
+        with Client(server.url, "k") as client:
+            with pytest.raises(octopus_nb.CheckoutApiError) as caught:
+                octopus_nb.get_payment(client, "pay_1")
+        assert caught.value.status == 503
+    finally:
+        server.close()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_refused_connection_raises_api_unreachable_saying_what_to_do():
+    key = "sk_sbox_" + "b" * 27
+    with Client(f"http://127.0.0.1:{_free_port()}", key) as client:
+        with pytest.raises(octopus_nb.ApiUnreachable) as caught:
+            octopus_nb.create_payment_setup(client, amount=1000, currency="HKD", idempotency_key="retry-me")
+    message = str(caught.value)
+    assert "sandbox running" in message and "retry-me" in message and key not in message
+    assert isinstance(caught.value, octopus_nb.OctopusError)
+    import requests
+
+    assert isinstance(caught.value, requests.RequestException)
+    assert client.history[0].status is None and client.history[0].error == "ConnectionError"
+
+
+def test_a_silent_server_times_out():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    try:
+        with Client(f"http://127.0.0.1:{listener.getsockname()[1]}", "k", timeout=(0.5, 0.2),
+                    retry=octopus_nb.client.Retry(0, read=False)) as client:
+            with pytest.raises(octopus_nb.ApiUnreachable, match="ReadTimeout|ConnectionError"):
+                octopus_nb.get_payment(client, "pay_1")
+    finally:
+        listener.close()

@@ -1,0 +1,208 @@
+"""The sandbox's rules, tested directly on SandboxState: no HTTP involved."""
+
+import pytest
+
+from octopus_nb.sandbox import models
+from octopus_nb.sandbox.models import Conflict, InvalidRequest, MalformedRequest, NotFound, SandboxState
+
+OK, KO = "https://example.com/ok", "https://example.com/ko"
+READY = {"amount": 1000, "currency": "HKD", "settings": {"success_url": OK, "failure_url": KO}}
+
+
+@pytest.fixture
+def state():
+    return SandboxState(seed=7, base_url="http://sandbox.test")
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "flags"),
+    [
+        ({}, "ready", []),
+        ({"currency": "USD"}, "unavailable", ["currency_not_supported"]),
+        ({"settings": {"success_url": OK, "failure_url": KO, "excluded_payment_methods": ["octopus"]}},
+         "unavailable", ["payment_method_excluded"]),
+        ({"amount": 1005}, "invalid", ["amount_must_end_in_zero"]),
+        ({"settings": {"failure_url": KO}}, "action_required", ["success_url_required"]),
+        ({"settings": {"success_url": OK}}, "action_required", ["failure_url_required"]),
+        ({"settings": {}}, "action_required", ["success_url_required", "failure_url_required"]),
+        # every applicable flag is listed; the status is the first row's
+        ({"currency": "EUR", "amount": 1234, "settings": {}}, "unavailable",
+         ["currency_not_supported", "amount_must_end_in_zero", "success_url_required", "failure_url_required"]),
+    ],
+)
+def test_every_readiness_row(state, change, status, flags):
+    setup = state.create_payment_setup({**READY, **change})
+    assert setup["payment_methods"]["octopus"] == {"status": status, "flags": flags}
+    assert setup["available_payment_methods"] == ([] if status == "unavailable" else ["octopus"])
+
+
+def test_validation_lists_every_problem(state):
+    with pytest.raises(InvalidRequest) as caught:
+        state.create_payment_setup({
+            "amount": -5, "currency": "hkd", "processing_channel_id": "pc_nope", "payment_type": "Weekly",
+            "reference": "r" * 81, "description": "d" * 101,
+            "settings": {"success_url": "ftp://x", "failure_url": "not a url"},
+            "customer": {"email": "someone@example.com"},
+        })
+    assert caught.value.error_codes == [
+        "amount_invalid", "currency_invalid", "processing_channel_id_invalid", "payment_type_invalid",
+        "reference_invalid", "description_invalid", "success_url_invalid", "failure_url_invalid",
+        "customer_email_invalid",
+    ]
+
+
+@pytest.mark.parametrize("body", [None, [], "text", 12])
+def test_a_body_that_is_not_an_object_is_malformed(state, body):
+    with pytest.raises(MalformedRequest):
+        state.create_payment_setup(body)
+
+
+def test_required_fields(state):
+    with pytest.raises(InvalidRequest) as caught:
+        state.create_payment_setup({})
+    assert caught.value.error_codes == ["amount_required", "currency_required"]
+
+
+@pytest.mark.parametrize("amount", [True, 10.0, "1000", 0, models.MAX_AMOUNT + 10])
+def test_amount_must_be_a_positive_integer(state, amount):
+    with pytest.raises(InvalidRequest, match="amount_invalid"):
+        state.create_payment_setup({**READY, "amount": amount})
+
+
+def test_defaults_and_ignored_fields(state):
+    setup = state.create_payment_setup({**READY, "unknown_field": 1})
+    assert "unknown_field" not in setup
+    assert setup["payment_type"] == "Regular"
+    assert setup["processing_channel_id"] == state.default_processing_channel_id
+    assert setup["id"].startswith("set_") and len(setup["id"]) == 30
+
+
+def test_lifecycle_approve_then_refund_in_parts(state):
+    setup = state.create_payment_setup(READY)
+    payment = state.confirm_payment_setup(setup["id"], "octopus")
+    assert payment["status"] == "Pending"
+    assert state.approve_payment(payment["id"])["status"] == "Captured"
+    state.refund_payment(payment["id"], {"amount": 300})
+    assert state.get_payment(payment["id"])["status"] == "Partially Refunded"
+    with pytest.raises(InvalidRequest, match="refund_amount_exceeds_balance"):
+        state.refund_payment(payment["id"], {"amount": 800})
+    state.refund_payment(payment["id"], None)  # the rest
+    details = state.get_payment(payment["id"])
+    assert details["status"] == "Refunded"
+    assert details["balances"] == {"total_captured": 1000, "total_refunded": 1000, "available_to_refund": 0}
+    assert [a["type"] for a in state.get_payment_actions(payment["id"])] == ["Refund", "Refund", "Capture"]
+    with pytest.raises(InvalidRequest, match="refund_not_allowed"):
+        state.refund_payment(payment["id"], {"amount": 10})
+
+
+@pytest.mark.parametrize(("amount", "code"), [(15, "amount_must_end_in_zero"), (0, "amount_invalid"), ("5", "amount_invalid")])
+def test_refund_amount_rules(state, amount, code):
+    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+    state.approve_payment(payment["id"])
+    with pytest.raises(InvalidRequest, match=code):
+        state.refund_payment(payment["id"], {"amount": amount})
+
+
+def test_pending_payments_cannot_be_refunded(state):
+    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+    with pytest.raises(InvalidRequest, match="refund_not_allowed"):
+        state.refund_payment(payment["id"], {})
+
+
+@pytest.mark.parametrize("ending", ["decline_payment", "expire_payment"])
+def test_after_declined_or_expired_the_setup_can_be_confirmed_again(state, ending):
+    setup = state.create_payment_setup(READY)
+    first = state.confirm_payment_setup(setup["id"], "octopus")
+    getattr(state, ending)(first["id"])
+    second = state.confirm_payment_setup(setup["id"], "octopus")
+    assert second["id"] != first["id"]
+    assert state.get_payment_setup(setup["id"])["latest_payment"]["id"] == second["id"]
+
+
+def test_a_live_payment_blocks_a_second_confirm_and_an_update(state):
+    setup = state.create_payment_setup(READY)
+    state.confirm_payment_setup(setup["id"], "octopus")
+    with pytest.raises(Conflict, match="payment_setup_already_confirmed"):
+        state.confirm_payment_setup(setup["id"], "octopus")
+    with pytest.raises(Conflict, match="payment_setup_already_confirmed"):
+        state.update_payment_setup(setup["id"], READY)
+
+
+def test_confirm_refuses_unready_setups_with_their_flags(state):
+    setup = state.create_payment_setup({**READY, "amount": 1001})
+    with pytest.raises(InvalidRequest) as caught:
+        state.confirm_payment_setup(setup["id"], "octopus")
+    assert caught.value.error_codes == ["amount_must_end_in_zero"]
+    with pytest.raises(InvalidRequest, match="payment_method_not_supported"):
+        state.confirm_payment_setup(setup["id"], "card")
+    with pytest.raises(NotFound):
+        state.confirm_payment_setup("set_unknown", "octopus")
+
+
+def test_only_pending_payments_take_customer_actions(state):
+    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+    state.decline_payment(payment["id"])
+    for act in (state.approve_payment, state.decline_payment, state.expire_payment):
+        with pytest.raises(Conflict, match="payment_not_pending"):
+            act(payment["id"])
+
+
+def test_the_clock_expires_pending_payments_after_15_minutes(state):
+    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+    state.advance_clock(899)
+    assert state.get_payment(payment["id"])["status"] == "Pending"
+    state.advance_clock(1)
+    assert state.get_payment(payment["id"])["status"] == "Expired"
+    assert [e.type for e in state.events] == ["payment_pending", "payment_expired"]
+
+
+@pytest.mark.parametrize("seconds", [-1, "10", None, float("nan"), 10**12])
+def test_clock_refuses_bad_advances(state, seconds):
+    with pytest.raises(InvalidRequest, match="advance_seconds_invalid"):
+        state.advance_clock(seconds)
+
+
+def test_events_follow_the_lifecycle(state):
+    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+    state.approve_payment(payment["id"])
+    state.refund_payment(payment["id"], {"amount": 500})
+    assert [e.type for e in state.events] == [
+        "payment_pending", "payment_capture_pending", "payment_captured", "payment_refund_pending", "payment_refunded",
+    ]
+    captured = state.events[2].body
+    assert captured["data"]["id"] == payment["id"] and captured["data"]["action_id"].startswith("act_")
+    assert captured["_links"]["payment"]["href"] == f"http://sandbox.test/payments/{payment['id']}"
+
+
+def test_customers_are_reused_by_email(state):
+    customer = {"email": {"address": "chan@example.com", "verified": True}, "name": "Chan Tai Man"}
+    first = state.confirm_payment_setup(state.create_payment_setup({**READY, "customer": customer})["id"], "octopus")
+    second = state.confirm_payment_setup(state.create_payment_setup({**READY, "customer": customer})["id"], "octopus")
+    assert first["customer"]["id"] == second["customer"]["id"]
+
+
+def test_one_seed_gives_identical_state_and_reset_restarts_it(state):
+    def run(s):
+        payment = s.confirm_payment_setup(s.create_payment_setup(READY)["id"], "octopus")
+        s.approve_payment(payment["id"])
+        return s.get_payment(payment["id"]), s.new_request_id()
+
+    first = run(state)
+    assert run(SandboxState(seed=7, base_url="http://sandbox.test")) == first
+    state.reset()
+    assert run(state) == first
+    assert run(SandboxState(seed=8, base_url="http://sandbox.test")) != first
+
+
+def test_unseeded_tokens_come_from_the_os():
+    state = SandboxState()
+    tokens = {state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")["processing"]["token"]
+              for _ in range(50)}
+    assert len(tokens) == 50 and all(len(t) == 26 for t in tokens)
+
+
+def test_transitions_are_checked_in_one_place(state):
+    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+    stored = state.payments[payment["id"]]
+    with pytest.raises(Conflict):
+        state._move(stored, "Refunded")  # Pending → Refunded is not a transition
