@@ -21,12 +21,16 @@ from .errors import (
     CheckoutApiError,
     ConfigurationError,
     ConflictError,
+    NotASandboxError,
     NotFoundError,
     OctopusError,
     RateLimitError,
     SignatureError,
     ValidationError,
+    WaitTimeoutError,
 )
+from .lifecycle import RedirectTargets, advance_clock, inject_faults, redirect_targets, simulate_customer, wait_for_payment
+from .qr import QrCode, qr_code
 from .steps import (
     confirm_payment_setup,
     create_payment_setup,
@@ -37,6 +41,7 @@ from .steps import (
     update_payment_setup,
     writable_fields,
 )
+from .webhooks import WebhookReceiver, configure_webhooks, flush_webhooks, verify_signature, webhook_deliveries
 
 __version__ = "0.1.0"
 
@@ -46,4 +51,10 @@ __all__ = [
     "ValidationError", "confirm_payment_setup", "connect", "create_payment_setup", "get_payment",
     "get_payment_actions", "get_payment_setup", "refund_payment", "update_payment_setup",
     "writable_fields",
+    # lifecycle: redirect, play the customer, wait; QR codes; webhooks
+    "NotASandboxError", "QrCode", "RedirectTargets", "WaitTimeoutError", "WebhookReceiver",
+    "configure_webhooks", "flush_webhooks", "qr_code", "redirect_targets", "simulate_customer", "verify_signature",
+    "wait_for_payment", "webhook_deliveries",
+    # the sandbox's clock and faults (sandbox rules)
+    "advance_clock", "inject_faults",
 ]

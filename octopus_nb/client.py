@@ -28,6 +28,9 @@ DEFAULT_TIMEOUT = (3.05, 15.0)
 #: Transient answers worth another try (Checkout.com documents 429 and 502; 503/504 are gateways').
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = "octopus-nb/0.1"
+#: Request fields that are secrets in their own right (the webhook signing key): sent, but
+#: recorded in the history as "***", like the Authorization header is never recorded at all.
+SECRET_FIELDS = frozenset({"signature_key"})
 
 
 def default_retry() -> Retry:
@@ -160,7 +163,7 @@ class Client:
                 attempts=1 + len(retries.history) if retries is not None else 1,
                 request_id=response.headers.get("Cko-Request-Id") if response is not None else None,
                 idempotency_key=idempotency_key,
-                request_body=body,
+                request_body=_redacted(body),
                 response_body=document,
                 error_codes=tuple(codes) if isinstance(codes, list) else (),
                 error=type(error).__name__ if error is not None else None,
@@ -202,6 +205,12 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<octopus_nb.Client {self.environment} {self.base_url} key={mask_key(self._secret_key)}>"
+
+
+def _redacted(body: Any) -> Any:
+    if isinstance(body, dict) and not SECRET_FIELDS.isdisjoint(body):
+        return {key: "***" if key in SECRET_FIELDS else value for key, value in body.items()}
+    return body
 
 
 def _json_or_text(response: requests.Response) -> Any:

@@ -40,6 +40,7 @@ FIXES: dict[str, str] = {
     "refund_amount_exceeds_balance": "Refund at most balances.available_to_refund (see get_payment()).",
     "idempotency_key_reused": "This Cko-Idempotency-Key was used for a different request: use a fresh key per operation.",
     "idempotency_key_invalid": "Cko-Idempotency-Key must be 1-255 printable characters.",
+    "request_body_too_large": "Request bodies are limited to 1 MiB; the API's bodies are a few KB: send only the fields it takes.",
     "request_in_progress": "The first request with this idempotency key is still running: retry shortly with the same key.",
     "advance_seconds_invalid": "advance_seconds is a number of seconds between 0 and one year.",
 }
@@ -60,7 +61,7 @@ def fix_for(code: str, request_body: Mapping[str, Any] | None = None) -> str:
     amount = (request_body or {}).get("amount")
     if "{amount" in template:
         if not isinstance(amount, int):
-            return "Octopus amounts are minor units ending in 0 (1230, not 1234)."
+            return "Octopus amounts are minor units ending in 0 (e.g. 1230, not 1234)."
         return template.format(amount=amount, amount_rounded=round(amount, -1) or 10)
     return template
 
@@ -82,6 +83,18 @@ class ApiUnreachable(OctopusError, requests.RequestException):
 
 class SignatureError(OctopusError):
     """A webhook's ``Cko-Signature`` does not match its body under the signature key."""
+
+
+class NotASandboxError(ConfigurationError):
+    """A sandbox-only helper (``/_sandbox/`` routes) was called with a client for Checkout.com itself.
+
+    On the real sandbox and in production the customer acts in the Octopus App; nothing can act
+    for them. Use ``octopus_nb.connect()`` (the embedded sandbox) to play the customer.
+    """
+
+
+class WaitTimeoutError(OctopusError, TimeoutError):
+    """Waited the whole ``timeout`` without seeing the expected state; the message says what was seen last."""
 
 
 class CheckoutApiError(OctopusError):

@@ -7,8 +7,9 @@ when a frame is asked for, so recording stays cheap and ``import octopus_nb`` st
 from __future__ import annotations
 
 import json
+import operator
 import threading
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
@@ -43,6 +44,9 @@ class Exchange:
 
 
 COLUMNS = tuple(f.name for f in fields(Exchange))
+# A shallow row: dataclasses.astuple deep-copies every body, ~10x slower and ~2x the memory
+# for a large history (bench/history_scale.py); the frame shares the recorded bodies instead.
+_row = operator.attrgetter(*COLUMNS)
 
 
 class History:
@@ -81,12 +85,37 @@ class History:
         rows = list(self)
         if related_to is not None:
             rows = [row for row in rows if row.mentions(related_to)]
-        frame = pd.DataFrame.from_records([astuple(row) for row in rows], columns=COLUMNS)
+        frame = pd.DataFrame.from_records([_row(row) for row in rows], columns=COLUMNS)
         frame["status"] = frame["status"].astype("Int64")
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         frame["latency"] = pd.to_timedelta(frame["latency"])
         frame["error_codes"] = frame["error_codes"].map(", ".join)
         return frame
+
+    def to_curl(self, base_url: str, *, related_to: str | None = None, key_variable: str = "CKO_SECRET_KEY") -> list[str]:
+        """Each exchange as a ``curl`` command, to replay or share; the key stays a shell variable.
+
+        The ``Authorization`` header is written as ``Bearer $CKO_SECRET_KEY`` (the key is never
+        recorded, so it cannot leak here); bodies are sent as the client sent them, and POST/PUT
+        keep their ``Cko-Idempotency-Key``, so replaying one is safe.
+
+        >>> print("\n".join(client.history.to_curl(client.base_url)))  # doctest: +SKIP
+        """
+        import shlex
+
+        commands = []
+        for row in self:
+            if related_to is not None and not row.mentions(related_to):
+                continue
+            parts = ["curl", "-X", row.method, shlex.quote(base_url.rstrip("/") + row.path),
+                     "-H", f'"Authorization: Bearer ${key_variable}"']
+            if row.idempotency_key:
+                parts += ["-H", shlex.quote(f"Cko-Idempotency-Key: {row.idempotency_key}")]
+            if row.request_body is not None:
+                body = json.dumps(row.request_body, separators=(",", ":"))
+                parts += ["-H", shlex.quote("Content-Type: application/json"), "--data", shlex.quote(body)]
+            commands.append(" ".join(parts))
+        return commands
 
     def __repr__(self) -> str:
         return f"<History of {len(self)} exchanges>"

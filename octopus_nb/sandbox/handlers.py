@@ -6,12 +6,17 @@ Status codes live here (``STATUS_FOR``), because they are HTTP; the model raises
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import html
 import json
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 import tornado.web
 from tornado.httputil import format_timestamp
 
+from .. import qr
 from . import models
 from .models import SandboxError
 
@@ -22,11 +27,14 @@ STATUS_FOR = {
     models.MalformedRequest: 400,
     models.NotFound: 404,
     models.Conflict: 409,
+    models.Gone: 410,
     models.InvalidRequest: 422,
     models.InFlight: 429,
 }
 #: statuses whose body is empty on the wire (401 is sent from ``prepare``)
 EMPTY_BODY = {401, 404, 405}
+#: Bodies above this are refused with 400 ``request_body_too_large`` (the API's bodies are a few KB).
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def encode(document: Any) -> bytes:
@@ -41,6 +49,8 @@ class SandboxApplication(tornado.web.Application):
         self.state = state
         #: unexpected exceptions raised in handlers (bugs); tests fail when this is not empty
         self.errors: list[BaseException] = []
+        #: delivers the outbox's webhooks (``server.WebhookWorker``); set by ``make_app``
+        self.webhook_worker: Any = None
         super().__init__(routes, **settings)
 
 
@@ -52,6 +62,8 @@ class ApiHandler(tornado.web.RequestHandler):
     requires_key = True
     #: API routes count in ``/_sandbox/stats`` and may see injected faults; control routes do not
     is_api_route = True
+    #: set per request when drop_rate picks it: the work is done but no answer is sent
+    _drop_response = False
 
     @property
     def state(self) -> models.SandboxState:
@@ -67,12 +79,35 @@ class ApiHandler(tornado.web.RequestHandler):
         self.clear_header("Server")
         self.clear_header("Content-Type")
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
         if self.is_api_route:
             self.state.count_request()
+            if await self._inject_faults():
+                return
         if self.requires_key and not self._authenticated():
             self.set_status(401)
             self.finish()
+        elif len(self.request.body) > MAX_BODY_BYTES:
+            # Sandbox rule: an oversized body is refused with a contract-shaped 400, not a dropped
+            # connection; the server has read it (up to DRAIN_BODY_BYTES) so the answer arrives.
+            self.send(*self.error_outcome(models.MalformedRequest("request_body_too_large")))
+
+    async def _inject_faults(self) -> bool:
+        """Apply ``PUT /_sandbox/faults`` to this API request; True if it was answered already.
+
+        Never on ``/_sandbox/`` paths, so a test can always turn faults off again.
+        """
+        if self.request.path.startswith("/_sandbox/"):
+            return False
+        plan = self.state.draw_faults()
+        if plan.latency:
+            await asyncio.sleep(plan.latency)  # not time.sleep: other requests keep being served
+        if plan.error_status is not None:
+            error_type = "too_many_requests" if plan.error_status == 429 else "server_error"
+            self.send(plan.error_status, encode({"request_id": self.request_id, "error_type": error_type}))
+            return True
+        self._drop_response = plan.drop
+        return False
 
     def _authenticated(self) -> bool:
         scheme, _, key = self.request.headers.get("Authorization", "").partition(" ")
@@ -93,6 +128,11 @@ class ApiHandler(tornado.web.RequestHandler):
             raise models.MalformedRequest() from None
 
     def send(self, status: int, body: bytes) -> None:
+        if self._drop_response:
+            # Sandbox rule (drop_rate): the work is done and stored under any idempotency key,
+            # but the client never hears of it. Closing the connection first makes finish() a
+            # quiet no-op on the wire, with no error logged.
+            self.request.connection.close()
         self.set_status(status)
         if body:
             self.set_header("Content-Type", JSON_CONTENT_TYPE)
@@ -191,8 +231,8 @@ class RefundsHandler(ApiHandler):
 class NotFoundHandler(ApiHandler):
     """Unknown paths: 401 without the key (as everywhere), else 404 with an empty body."""
 
-    def prepare(self) -> None:
-        super().prepare()
+    async def prepare(self) -> None:
+        await super().prepare()
         if not self._finished:
             self.send(404, b"")
 
@@ -242,6 +282,139 @@ class ResetHandler(ControlHandler):
         self.perform(reset)
 
 
+class WebhooksHandler(ControlHandler):
+    def get(self) -> None:
+        self.perform(self.state.webhooks_view)
+
+    def put(self) -> None:
+        self.perform(lambda: self.state.configure_webhooks(self.json_body()))
+
+
+class WebhookDeliveriesHandler(ControlHandler):
+    def get(self) -> None:
+        self.perform(self.state.webhook_deliveries)
+
+
+class WebhookFlushHandler(ControlHandler):
+    """``POST /_sandbox/webhooks/flush``: answer once every due delivery has been attempted.
+
+    Sandbox rule: deliveries run off the request path, so a test or a notebook that wants to see
+    them calls this (optional body ``{"timeout_seconds": 0 < t <= 30}``, default 5) and gets
+    ``{"settled": true, "webhook_deliveries": n}``; ``settled`` is false if the time ran out.
+    Retries not yet due on the sandbox clock are not waited for: advance the clock first.
+    """
+
+    async def post(self) -> None:
+        try:
+            body = self.json_body(optional=True)
+            timeout = 5 if body is None else (body.get("timeout_seconds", 5) if isinstance(body, dict) else None)
+            if isinstance(timeout, bool) or not (isinstance(timeout, (int, float)) and 0 < timeout <= 30):
+                raise models.InvalidRequest("timeout_seconds_invalid")
+        except SandboxError as error:
+            return self.send(*self.error_outcome(error))
+        worker = self.application.webhook_worker
+        settled = await worker.drain(timeout) if worker is not None else self.state.webhooks_settled()
+        self.send(200, encode({"settled": settled, "webhook_deliveries": self.state.webhook_delivery_count()}))
+
+
+class FaultsHandler(ControlHandler):
+    def get(self) -> None:
+        self.perform(self.state.get_faults)
+
+    def put(self) -> None:
+        self.perform(lambda: self.state.set_faults(self.json_body()))
+
+
+# --- the landing page: the customer's browser (contract §4, §6) ------------------------------
+
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+#: Inline styles and a data: image only, so the page needs nothing from the network.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+    "Referrer-Policy": "no-referrer",  # the URL holds the one-time token
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#222}}
+dt{{color:#666;font-size:.85rem}}dd{{margin:0 0 .6rem}}.amount{{font-size:1.8rem;font-weight:600}}
+form{{display:inline}}button{{font-size:1rem;padding:.5rem 1.4rem;margin:0 .5rem .5rem 0}}
+.note{{color:#666;font-size:.85rem}}</style></head>
+<body><h1>{title}</h1>
+{body}
+<p class="note">octopus-nb sandbox: this page stands in for Octopus's landing page.</p>
+</body></html>
+"""
+_PAYMENT_BODY = """<dl><dt>Merchant reference</dt><dd id="reference">{reference}</dd>
+<dt>Amount</dt><dd id="amount" class="amount">{amount}</dd>
+<dt>Status</dt><dd id="status">{status}</dd>
+<dt>Expires</dt><dd id="expires_on">{expires_on}</dd></dl>
+<p><img id="qr" alt="QR code for {octopus_uri}" src="data:image/png;base64,{png}"></p>
+<p>Scan the code with the Octopus App, or act as the customer:</p>
+<form method="post" action="{approve}"><button id="approve" type="submit">Approve</button></form>
+<form method="post" action="{decline}"><button id="decline" type="submit">Decline</button></form>"""
+#: model error code → (page title, what the customer reads)
+_PROBLEMS = {
+    "token_not_found": ("Payment not found", "This payment link is not valid. Ask the merchant for a new one."),
+    "token_used": ("Link already used", "This payment link has already been used; each link works once."),
+    "payment_expired": ("Payment expired", "This payment request expired before it was approved. Ask the merchant to try again."),
+    "payment_not_pending": ("Payment closed", "This payment is no longer waiting for the customer."),
+    "action_invalid": ("Unknown action", "The only actions are approve and decline."),
+}
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """Minor units as the customer reads them: 1000 HKD → ``HK$10.00``."""
+    units = f"{amount // 100:,}.{amount % 100:02d}"
+    return f"HK${units}" if currency == "HKD" else f"{currency} {units}"
+
+
+class LandingPageHandler(ApiHandler):
+    """The page behind ``processing.landing_url``: the QR code, and Approve / Decline for a person.
+
+    It is the customer's browser, so it needs no API key; the one-time ``token`` is the credential.
+    Every outcome is a small HTML page (or a 303), never JSON and never a traceback.
+    """
+
+    requires_key = False
+    is_api_route = False
+
+    def get(self) -> None:
+        token = self.get_argument("token", "")
+        try:
+            page = self.state.landing_page(token)
+        except SandboxError as error:
+            return self.send_problem(error)
+        escaped = {name: html.escape(str(value)) for name, value in page.items()}
+        escaped["reference"] = html.escape(page["reference"] or "—")
+        escaped["amount"] = html.escape(format_amount(page["amount"], page["currency"]))
+        escaped["png"] = base64.b64encode(qr.qr_png(page["octopus_uri"])).decode("ascii")
+        for action in ("approve", "decline"):
+            escaped[action] = html.escape("?" + urlencode({"token": token, "action": action}))
+        self.send_page(200, "Pay with Octopus", _PAYMENT_BODY.format(**escaped))
+
+    def post(self) -> None:
+        try:
+            outcome = self.state.act_on_token(self.get_argument("token", ""), self.get_argument("action", ""))
+        except SandboxError as error:
+            return self.send_problem(error)
+        self.redirect(outcome["redirect_url"], status=303)
+
+    def send_problem(self, error: SandboxError) -> None:
+        code = error.error_codes[0] if error.error_codes else "token_not_found"
+        title, text = _PROBLEMS.get(code, ("Payment not available", "This payment link cannot be used."))
+        self.send_page(STATUS_FOR[type(error)], title, f"<p id=\"problem\">{html.escape(text)}</p>")
+
+    def send_page(self, status: int, title: str, body: str) -> None:
+        self.set_status(status)
+        for name, value in _PAGE_HEADERS.items():
+            self.set_header(name, value)
+        self.set_header("Content-Type", HTML_CONTENT_TYPE)
+        self.finish(_PAGE.format(title=html.escape(title), body=body).encode("utf-8"))
+
+
 _ID = r"([^/]+)"
 ROUTES = [
     (r"/payments/setups", PaymentSetupsHandler),
@@ -254,4 +427,9 @@ ROUTES = [
     (r"/_sandbox/clock", ClockHandler),
     (r"/_sandbox/stats", StatsHandler),
     (r"/_sandbox/reset", ResetHandler),
+    (r"/_sandbox/webhooks", WebhooksHandler),
+    (r"/_sandbox/webhooks/deliveries", WebhookDeliveriesHandler),
+    (r"/_sandbox/webhooks/flush", WebhookFlushHandler),
+    (r"/_sandbox/faults", FaultsHandler),
+    (r"/_sandbox/octopus/oos/payment/?", LandingPageHandler),
 ]

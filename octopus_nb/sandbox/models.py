@@ -9,18 +9,23 @@ one seedable ``random.Random``, so a seed makes every id, token and timestamp re
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import random
 import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 #: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
 #: opens a sandbox on your own loopback interface.
 DEFAULT_SECRET_KEY = "sk_sbox_octopusnbsandboxdefaultkey="
 #: Where a seeded sandbox's clock starts (the seed page's "Last updated" day).
 SEEDED_EPOCH = datetime(2026, 4, 30, 9, 0, 0, tzinfo=timezone.utc)
+#: The sandbox clock stops here, well before datetime's year 9999 (expiries and retries add to it).
+_CLOCK_LIMIT = datetime(9000, 1, 1, tzinfo=timezone.utc)
 #: Sandbox rule: a pending Octopus payment expires after 15 minutes of sandbox time.
 PAYMENT_EXPIRY = timedelta(minutes=15)
 #: Sandbox rule: an idempotency key is remembered for 24 hours of sandbox time.
@@ -38,6 +43,13 @@ _EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
 _URL_PATTERN = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")
 MAX_AMOUNT = 9_999_999_999
+#: Sandbox rule: Checkout.com's retry schedule for a failed webhook delivery (8 retries), measured on
+#: the sandbox clock, so advancing the clock delivers due retries without waiting in real time.
+WEBHOOK_RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (5, 10, 15, 30, 60, 240, 720, 720))
+#: Statuses fault injection may answer with (the ones a real gateway sends under load).
+FAULT_STATUSES = (500, 502, 503, 429)
+#: Longest injected latency: long enough to trip any client timeout, short enough not to hang a test run.
+MAX_FAULT_LATENCY_MS = 60_000
 
 
 # --- errors: one class per wire error family; handlers.py owns the status codes -------------
@@ -73,6 +85,12 @@ class Conflict(SandboxError):
     """409: the resource is in a state that forbids this operation."""
 
     error_type = "conflict"
+
+
+class Gone(SandboxError):
+    """410: a landing-page token already used, or its payment no longer waiting for the customer."""
+
+    error_type = "gone"
 
 
 class InFlight(SandboxError):
@@ -168,6 +186,46 @@ class Event:
     body: dict
 
 
+@dataclass
+class DeliveryAttempt:
+    """One POST of an event to the webhook URL; ``status_code`` None means no answer."""
+
+    event_id: str
+    type: str
+    url: str
+    attempt: int  #: 1 = the first delivery, 2 = the first retry, ...
+    attempted_at: datetime
+    status_code: int | None = None
+    done: bool = False  #: False while the POST is in flight (not yet listed)
+
+
+@dataclass(eq=False)
+class WebhookDelivery:
+    """An event waiting in the outbox: where it goes, the exact bytes and signature, when it is due.
+
+    The body and signature are fixed when the event is queued, so every retry sends the same bytes.
+    """
+
+    event_id: str
+    type: str
+    url: str
+    body: bytes
+    headers: dict
+    due_at: datetime
+    attempt: int = 1  #: the number the next attempt will carry
+    in_flight: DeliveryAttempt | None = None
+    cancelled: bool = False  #: delivery was turned off while this was in flight: no retry
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """What fault injection does to one API request, drawn before the request is handled."""
+
+    error_status: int | None = None  #: answer with this status at once, doing nothing
+    latency: float = 0.0  #: seconds to wait before handling
+    drop: bool = False  #: do the work, then close the connection without answering
+
+
 #: The Octopus lifecycle as data (auto-captured: there is no separate authorization step).
 TRANSITIONS = {
     "Pending": {"Captured", "Declined", "Expired"},
@@ -209,19 +267,35 @@ class SandboxState:
         self.setups: dict[str, PaymentSetup] = {}
         self.payments: dict[str, Payment] = {}
         self.tokens: dict[str, str] = {}  #: landing-page token → payment id
+        self._awaiting: dict[str, Payment] = {}  #: what the clock may expire, so a check is O(pending)
         self.customers: dict[str, str] = {}  #: customer email → customer id
         self.events: list[Event] = []
         self.requests = 0
         self.refunds = 0
         self._idempotency: dict[str, _StoredResponse] = {}
+        #: where events are POSTed and the key they are signed with; None: delivery is off
+        self.webhook_url: str | None = None
+        self._webhook_signature_key: str | None = None
+        self._outbox: list[WebhookDelivery] = []  #: queued and retrying deliveries, in event order
+        self._attempts: list[DeliveryAttempt] = []  #: every delivery attempt, oldest first
+        #: the faults injected on API routes (``{}``: none); see :meth:`set_faults`
+        self.faults: dict = {}
+        #: faults draw from their own stream, so injecting them never shifts ids or request ids
+        self._fault_random = random.Random(seed + 2) if seed is not None else random.SystemRandom()
+        #: called (lock held, must not block) when deliveries may have come due; the server's
+        #: webhook worker sets it to wake itself, and ``reset()`` keeps it
+        self.wake_webhooks: Callable[[], None] = lambda: None
         self._lock = threading.RLock()
 
     def reset(self) -> None:
-        """Forget everything and restart the seeded sequences; re-runs ``__init__`` so it can't drift."""
+        """Forget everything and restart the seeded sequences; re-runs ``__init__`` so it can't drift.
+
+        Queued webhook deliveries are forgotten; one in flight finishes, but its result is dropped.
+        """
         with self._lock:
-            lock, base_url = self._lock, self.base_url
+            lock, base_url, wake = self._lock, self.base_url, self.wake_webhooks
             self.__init__(self.seed, self.secret_key, base_url)
-            self._lock = lock
+            self._lock, self.wake_webhooks = lock, wake
 
     # --- ids, request bookkeeping ----------------------------------------------------------
 
@@ -255,8 +329,9 @@ class SandboxState:
             }
 
     def webhook_delivery_count(self) -> int:
-        """Overridden by the webhook outbox (lifecycle issue); no deliveries without one."""
-        return 0
+        """Delivery attempts made so far (each retry counts)."""
+        with self._lock:
+            return sum(attempt.done for attempt in self._attempts)
 
     def now(self) -> str:
         with self._lock:
@@ -348,6 +423,7 @@ class SandboxState:
                 failure_url=settings.get("failure_url"),
             )
             self.payments[payment.id] = payment
+            self._awaiting[payment.id] = payment
             self.tokens[payment.token] = payment.id
             setup.latest_payment_id = payment.id
             self._emit("payment_pending", payment)
@@ -455,8 +531,12 @@ class SandboxState:
         if not _is_number(seconds) or not 0 <= seconds <= 366 * 24 * 3600:
             raise InvalidRequest("advance_seconds_invalid")
         with self._lock:
+            if self.clock.now() + timedelta(seconds=seconds) > _CLOCK_LIMIT:
+                # datetime ends in year 9999: past it every timestamp, so every answer, would fail
+                raise InvalidRequest("advance_seconds_invalid")
             self.clock.advance(seconds)
             self._expire_due()
+            self.wake_webhooks()  # retries may have come due
             return {"now": isoformat(self.clock.now())}
 
     def payment_for_token(self, token: str) -> Payment:
@@ -466,6 +546,212 @@ class SandboxState:
             if payment_id is None:
                 raise NotFound("token_not_found")
             return self.payments[payment_id]
+
+    # --- the landing page: the customer's browser, holding a one-time token (sandbox rules) --
+
+    def landing_page(self, token: str) -> dict:
+        """What the landing page shows for ``token``.
+
+        Sandbox rule: an unknown token is ``NotFound`` (404); a used token, or a payment no longer
+        Pending (expired, or settled through ``/_sandbox/payments/{id}/...``), is ``Gone`` (410).
+
+        Raises:
+            NotFound, Gone
+        """
+        with self._lock:
+            payment = self._actionable(token)
+            return {
+                "payment_id": payment.id,
+                "reference": payment.reference,
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "status": payment.status,
+                "octopus_uri": self._processing(payment)["octopus_uri"],
+                "expires_on": isoformat(payment.expires_on),
+            }
+
+    def act_on_token(self, token: str, action: str) -> dict:
+        """The customer approves or declines on the landing page; returns the payment and where to go.
+
+        Sandbox rule: the token is single-use; afterwards the browser is sent to ``success_url``
+        (approve) or ``failure_url`` (decline) with ``cko-payment-id={id}`` added to the query.
+
+        Raises:
+            MalformedRequest (``action_invalid``), NotFound, Gone
+        """
+        if action not in ("approve", "decline"):
+            raise MalformedRequest("action_invalid")
+        with self._lock:
+            payment = self._actionable(token)
+            payment.token_used = True
+            view = self.approve_payment(payment.id) if action == "approve" else self.decline_payment(payment.id)
+            target = payment.success_url if action == "approve" else payment.failure_url
+            return {"payment": view, "redirect_url": _with_payment_id(target or "", payment.id)}
+
+    def _actionable(self, token: str) -> Payment:
+        payment = self.payment_for_token(token)
+        if payment.token_used:
+            raise Gone("token_used")
+        if payment.status == "Expired":
+            raise Gone("payment_expired")
+        if payment.status != "Pending":
+            raise Gone("payment_not_pending")
+        return payment
+
+    # --- webhooks: an outbox the server's worker drains (contract §5) ----------------------
+
+    def configure_webhooks(self, body: Any) -> dict:
+        """Set where events are POSTed and the key that signs them; ``{}`` or a null ``url`` turns delivery off.
+
+        Sandbox rule: events are queued for the URL and key set when they happen; turning delivery
+        off drops every queued delivery and retry.
+
+        Raises:
+            MalformedRequest, InvalidRequest (``webhook_url_invalid``, ``signature_key_invalid``)
+        """
+        if not isinstance(body, dict):
+            raise MalformedRequest()
+        url, key = body.get("url"), body.get("signature_key")
+        with self._lock:
+            if url is None:
+                self.webhook_url = self._webhook_signature_key = None
+                for delivery in self._outbox:
+                    delivery.cancelled = True
+                self._outbox = [delivery for delivery in self._outbox if delivery.in_flight]
+                return self.webhooks_view()
+            codes = []
+            if not _is_webhook_url(url):
+                codes.append("webhook_url_invalid")
+            if not (isinstance(key, str) and 1 <= len(key) <= 1024):
+                codes.append("signature_key_invalid")
+            if codes:
+                raise InvalidRequest(*codes)
+            self.webhook_url, self._webhook_signature_key = url, key
+            return self.webhooks_view()
+
+    def webhooks_view(self) -> dict:
+        """The webhook configuration (the signing key is never echoed)."""
+        with self._lock:
+            return {"url": self.webhook_url}
+
+    def on_event(self, event: Event) -> None:
+        """Queue ``event`` for delivery (lock held): the exact bytes and their signature are fixed now."""
+        if self.webhook_url is None or self._webhook_signature_key is None:
+            return
+        body = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        signature = hmac.new(self._webhook_signature_key.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json", "Cko-Signature": signature}
+        self._outbox.append(WebhookDelivery(event.id, event.type, self.webhook_url, body, headers, event.created_on))
+        self.wake_webhooks()
+
+    def claim_due_webhooks(self) -> list[WebhookDelivery]:
+        """Mark every delivery due on the sandbox clock as in flight and hand them to the worker.
+
+        Sandbox rule: an attempt is stamped with the sandbox time it was due at, and the next retry
+        is scheduled from there, so a clock advanced by hours delivers every retry that came due
+        meanwhile (the worker claims again until none is due), and a seed gives the same log
+        however quickly the worker runs. Attempts are listed in claim order, deterministic however
+        the POSTs interleave. Also expires pending payments that are due, so an unseeded sandbox
+        (real clock) sends ``payment_expired`` without waiting for a request.
+        """
+        with self._lock:
+            self._expire_due()
+            now = self.clock.now()
+            due = [d for d in self._outbox if d.in_flight is None and d.due_at <= now]
+            for delivery in due:
+                delivery.in_flight = DeliveryAttempt(
+                    delivery.event_id, delivery.type, delivery.url, delivery.attempt, delivery.due_at
+                )
+                self._attempts.append(delivery.in_flight)
+            return due
+
+    def record_webhook_attempt(self, delivery: WebhookDelivery, status_code: int | None) -> None:
+        """Record how an attempt ended; a failure is rescheduled on the retry schedule.
+
+        Sandbox rule: non-2xx, refused or no answer is a failure, retried after 5 min, 10 min,
+        15 min, 30 min, 1 h, 4 h, 12 h and 12 h of sandbox time (8 retries), then given up.
+        A delivery forgotten by ``reset()`` meanwhile is ignored.
+        """
+        with self._lock:
+            attempt = delivery.in_flight
+            if attempt is None or delivery not in self._outbox:
+                return
+            attempt.status_code, attempt.done = status_code, True
+            delivery.in_flight = None
+            delivered = status_code is not None and 200 <= status_code < 300
+            if delivered or delivery.cancelled or delivery.attempt > len(WEBHOOK_RETRY_DELAYS):
+                self._outbox.remove(delivery)
+            else:
+                delivery.due_at = attempt.attempted_at + WEBHOOK_RETRY_DELAYS[delivery.attempt - 1]
+                delivery.attempt += 1
+
+    def webhooks_settled(self) -> bool:
+        """True when no delivery is in flight or due now (later retries wait for the clock)."""
+        with self._lock:
+            now = self.clock.now()
+            return not any(d.in_flight is not None or d.due_at <= now for d in self._outbox)
+
+    def webhook_deliveries(self) -> list[dict]:
+        """Every finished delivery attempt, oldest first (the wire's ``/_sandbox/webhooks/deliveries``)."""
+        with self._lock:
+            return [
+                {
+                    "event_id": attempt.event_id,
+                    "type": attempt.type,
+                    "url": attempt.url,
+                    "status_code": attempt.status_code,
+                    "attempt": attempt.attempt,
+                    "attempted_at": isoformat(attempt.attempted_at),
+                }
+                for attempt in self._attempts
+                if attempt.done
+            ]
+
+    # --- fault injection on API routes (sandbox rules) -------------------------------------
+
+    def set_faults(self, body: Any) -> dict:
+        """Configure faults for API routes; ``{}`` turns them off.
+
+        Sandbox rule: ``error_rate`` (0..1) answers with ``status`` (500, 502, 503 or 429; default
+        500) before doing anything; ``latency_ms`` (0..60000) delays every API request;
+        ``drop_rate`` (0..1) does the work, then closes the connection without an answer. Unknown
+        fields are refused, so a typo can't silently inject nothing.
+
+        Raises:
+            MalformedRequest, InvalidRequest (``faults_invalid``)
+        """
+        if not isinstance(body, dict):
+            raise MalformedRequest()
+        known = {"error_rate", "status", "latency_ms", "drop_rate"}
+        faults = {name: value for name, value in body.items() if value is not None}
+        valid = set(faults) <= known and all(
+            _is_number(faults.get(rate, 0)) and 0 <= faults.get(rate, 0) <= 1 for rate in ("error_rate", "drop_rate")
+        )
+        valid = valid and (_is_int(faults.get("status", 500)) and faults.get("status", 500) in FAULT_STATUSES)
+        latency = faults.get("latency_ms", 0)
+        valid = valid and _is_number(latency) and 0 <= latency <= MAX_FAULT_LATENCY_MS
+        if not valid:
+            raise InvalidRequest("faults_invalid")
+        with self._lock:
+            self.faults = faults
+            return dict(faults)
+
+    def get_faults(self) -> dict:
+        with self._lock:
+            return dict(self.faults)
+
+    def draw_faults(self) -> FaultPlan:
+        """Decide, from the seeded fault stream, what happens to one API request."""
+        with self._lock:
+            faults = self.faults
+            if not faults:
+                return FaultPlan()
+            latency = faults.get("latency_ms", 0) / 1000
+            error_rate, drop_rate = faults.get("error_rate", 0), faults.get("drop_rate", 0)
+            if error_rate and self._fault_random.random() < error_rate:
+                return FaultPlan(error_status=faults.get("status", 500), latency=latency)
+            drop = bool(drop_rate) and self._fault_random.random() < drop_rate
+            return FaultPlan(latency=latency, drop=drop)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -494,6 +780,7 @@ class SandboxState:
         if status not in TRANSITIONS.get(payment.status, ()):
             raise Conflict("payment_status_invalid")
         payment.status = status
+        self._awaiting.pop(payment.id, None)
 
     def _expire(self, payment: Payment) -> None:
         self._move(payment, "Expired")
@@ -501,9 +788,8 @@ class SandboxState:
 
     def _expire_due(self) -> None:
         now = self.clock.now()
-        for payment in self.payments.values():
-            if payment.status == "Pending" and now >= payment.expires_on:
-                self._expire(payment)
+        for payment in [p for p in self._awaiting.values() if now >= p.expires_on]:
+            self._expire(payment)
 
     def _add_action(self, payment: Payment, kind: str, amount: int, approved: bool, reference=None) -> Action:
         code, summary = ("10000", "Approved") if approved else ("20005", "Declined - Do Not Honour")
@@ -538,9 +824,6 @@ class SandboxState:
         self.events.append(event)
         self.on_event(event)
         return event
-
-    def on_event(self, event: Event) -> None:
-        """Called with the lock held whenever an event is recorded; the webhook outbox hooks in here."""
 
     # --- views: what goes on the wire ------------------------------------------------------
 
@@ -650,6 +933,26 @@ def _is_number(value: Any) -> bool:
 
 def _is_short_text(value: Any, limit: int) -> bool:
     return isinstance(value, str) and len(value) <= limit
+
+
+def _is_webhook_url(value: Any) -> bool:
+    """An absolute http(s) URL with a host and, if given, a valid port."""
+    if not (isinstance(value, str) and len(value) <= 2048 and _URL_PATTERN.match(value)):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return False
+    return bool(parts.hostname) and value.isascii()
+
+
+def _with_payment_id(url: str, payment_id: str) -> str:
+    """Sandbox rule: ``url`` with ``cko-payment-id={id}`` added to its query (any existing query kept)."""
+    parts = urlsplit(url)
+    query = "&".join(part for part in (parts.query, urlencode({"cko-payment-id": payment_id})) if part)
+    # Percent-encode what a Location header can't carry (controls, non-ASCII); escapes already there stay.
+    return quote(urlunsplit(parts._replace(query=query)), safe=":/?#[]@!$&'()*+,;=%~")
 
 
 def _is_url(value: Any) -> bool:

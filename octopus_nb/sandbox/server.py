@@ -10,14 +10,21 @@ import sys
 import threading
 from typing import Sequence
 
+import tornado.httpclient
 import tornado.httpserver
 import tornado.netutil
 
-from .handlers import ROUTES, NotFoundHandler, SandboxApplication
+from .handlers import MAX_BODY_BYTES, ROUTES, NotFoundHandler, SandboxApplication
 from .models import SandboxState
 
-#: Bodies above this are refused before they are read (the API's bodies are a few KB).
-MAX_BODY_BYTES = 1024 * 1024
+__all__ = [
+    "MAX_BODY_BYTES", "DRAIN_BODY_BYTES", "Sandbox", "SandboxAlreadyRunning", "WebhookWorker", "main", "make_app",
+]
+
+#: tornado reads bodies up to this size, so one over MAX_BODY_BYTES still gets its 400 answer:
+#: refusing before reading would close the socket under a client still sending, which it sees as
+#: a reset connection, not an answer. Past this the server stops reading and closes.
+DRAIN_BODY_BYTES = 16 * MAX_BODY_BYTES
 _access_log = logging.getLogger("octopus_nb.sandbox.access")
 
 
@@ -32,11 +39,102 @@ class SandboxAlreadyRunning(RuntimeError):
     """``start()`` on a running sandbox, or ``stop()`` on a stopped one."""
 
 
+#: Sandbox rule (contract §5): a receiver that has not answered within 5 s has failed.
+WEBHOOK_TIMEOUT = 5.0
+#: How often the worker looks at the outbox unwoken; it matters only without a seed, where the clock
+#: is real time and brings retries and expiries due on its own.
+WEBHOOK_POLL_SECONDS = 1.0
+
+
+class WebhookWorker:
+    """Delivers the outbox's due webhooks from the sandbox's event loop, off the request path.
+
+    The model decides what is due and records attempts; this only does the POSTs. It never holds
+    the state's lock across I/O: it claims due deliveries (lock), POSTs them concurrently (no lock),
+    then records each result (lock).
+    """
+
+    def __init__(self, state: SandboxState, errors: list[BaseException]):
+        self.state = state
+        #: the app's list of handler bugs; an unexpected exception while delivering lands here too
+        self.errors = errors
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._running = False
+
+    async def run(self) -> None:
+        """Deliver until cancelled: claim what is due, POST it, sleep until woken (or the poll)."""
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        self.state.wake_webhooks = self.wake
+        self._running = True
+        # Our own client (not tornado's per-loop shared one), closed when the worker stops.
+        client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=64)
+        try:
+            while True:
+                self._wake.clear()  # before claiming, so a wake during the POSTs is not lost
+                batch = self.state.claim_due_webhooks()
+                if batch:
+                    await asyncio.gather(*(self._attempt(client, delivery) for delivery in batch))
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), WEBHOOK_POLL_SECONDS)
+                except asyncio.TimeoutError:
+                    pass  # the poll: with a real clock, retries come due without a wake
+        finally:
+            self._running = False
+            self.state.wake_webhooks = lambda: None
+            client.close()
+
+    def wake(self) -> None:
+        """Tell the worker the outbox changed; safe from any thread, never blocks."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
+            return
+        try:
+            loop.call_soon_threadsafe(wake.set)
+        except RuntimeError:
+            pass  # the loop closed as the sandbox stopped: nothing is delivered any more
+
+    async def _attempt(self, client: tornado.httpclient.AsyncHTTPClient, delivery) -> None:  # noqa: ANN001
+        request = tornado.httpclient.HTTPRequest(
+            delivery.url,
+            method="POST",
+            body=delivery.body,
+            headers=delivery.headers,
+            connect_timeout=WEBHOOK_TIMEOUT,
+            request_timeout=WEBHOOK_TIMEOUT,
+            follow_redirects=False,
+            user_agent="octopus-nb-sandbox-webhooks",
+        )
+        status_code = None
+        try:
+            response = await client.fetch(request, raise_error=False)
+            status_code = None if response.code == 599 else response.code
+        except (OSError, tornado.httpclient.HTTPClientError, asyncio.TimeoutError):
+            pass  # refused, reset or timed out: "no answer", recorded below and retried later
+        except Exception as exc:  # a bug here must fail the tests, but must not stall the outbox
+            self.errors.append(exc)
+        self.state.record_webhook_attempt(delivery, status_code)
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until every delivery due now has been attempted; False if ``timeout`` ran out first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self.wake()
+        while not self.state.webhooks_settled():
+            if not self._running or loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
+
 def make_app(state: SandboxState) -> SandboxApplication:
-    """The tornado application serving ``state`` (contract §1-§6)."""
-    return SandboxApplication(
+    """The tornado application serving ``state`` (contract §1-§6), with its webhook worker (not started)."""
+    app = SandboxApplication(
         state, ROUTES, default_handler_class=NotFoundHandler, compress_response=False, log_function=_log_request
     )
+    app.webhook_worker = WebhookWorker(state, app.errors)
+    return app
 
 
 class Sandbox:
@@ -98,13 +196,16 @@ class Sandbox:
         asyncio.run(self._main(sockets))
 
     async def _main(self, sockets: list) -> None:
-        server = tornado.httpserver.HTTPServer(self.app, max_body_size=MAX_BODY_BYTES, xheaders=False)
+        server = tornado.httpserver.HTTPServer(self.app, max_body_size=DRAIN_BODY_BYTES, xheaders=False)
         server.add_sockets(sockets)
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
+        worker = asyncio.ensure_future(self.app.webhook_worker.run())
         self._serving.set()
         await self._stopping.wait()
         server.stop()
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
         await server.close_all_connections()
 
     def stop(self) -> None:
@@ -115,6 +216,26 @@ class Sandbox:
         self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join()
         self._thread = None
+
+    def flush_webhooks(self, timeout: float = 5.0) -> list[dict]:
+        """Wait until every webhook delivery due now has been attempted; return the deliveries log.
+
+        Deliveries run off the request path, so tests and notebooks call this before looking at
+        a receiver. Retries not yet due on the sandbox clock are not waited for: advance the
+        clock (``POST /_sandbox/clock``) first. The same over HTTP: ``POST /_sandbox/webhooks/flush``.
+
+        Raises:
+            TimeoutError: a delivery was still in flight (a slow receiver) after ``timeout`` seconds.
+        """
+        if not self.is_running():
+            raise SandboxAlreadyRunning("Sandbox is not running: start it before flushing webhooks")
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("flush_webhooks() would block the sandbox's own event loop; await the worker's drain()")
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(self.app.webhook_worker.drain(timeout), self._loop)
+        if not future.result(timeout + WEBHOOK_TIMEOUT):
+            raise TimeoutError(f"webhook deliveries still in flight after {timeout} s (a receiver answers slowly?)")
+        return self.state.webhook_deliveries()
 
     def __enter__(self) -> "Sandbox":
         return self.start()

@@ -1,0 +1,85 @@
+"""Notebook suite: ``pytest --nbval`` over notebooks/ vs as many trivial one-cell notebooks.
+
+The baseline is the floor nbval can't go under: pytest start-up plus one kernel start per
+notebook. A second, informational baseline adds the imports every notebook pays for
+(``import octopus_nb, pandas``), to show what the notebooks' own cells cost. The trivial
+notebooks are written into a temporary directory; all suites run with the same flags
+(``--nbval-sanitize-with notebooks/sanitize.cfg`` when that file exists), interleaved.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import ROOT, Row, clean_env, median, ratio
+
+ROWS = ("notebook suite (pytest --nbval)", "notebook suite vs kernel + imports floor")
+GOAL = 1.3
+NOTEBOOKS = ROOT / "notebooks"
+SANITIZE = NOTEBOOKS / "sanitize.cfg"
+
+
+#: the one cell of each baseline notebook: nothing, then the imports every notebook pays for
+#: (each ends with ``client.history.to_frame()``, so each kernel imports pandas)
+FLOORS = {"kernel": "x = 1", "imports": "import octopus_nb, pandas"}
+
+
+def _trivial_notebook(source: str) -> dict:
+    return {
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [{"cell_type": "code", "id": "trivial", "metadata": {}, "execution_count": 1,
+                   "source": source, "outputs": []}],
+    }
+
+
+def _pytest(target: Path, cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
+               "-p", "no:python"]
+    if SANITIZE.exists():
+        command += ["--nbval-sanitize-with", str(SANITIZE)]
+    started = time.perf_counter()
+    done = subprocess.run([*command, str(target)], cwd=cwd, env=clean_env(), capture_output=True, text=True,
+                          timeout=1800)
+    return time.perf_counter() - started, done
+
+
+def run(quick: bool = False) -> list[Row]:
+    found = sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    if not found:
+        return [Row(ROWS[0], "no notebooks", note="notebooks/ has no .ipynb files yet")]
+    rounds = 1 if quick else 3
+    with tempfile.TemporaryDirectory(prefix="octopus-bench-nb-") as tmp:
+        suites = {"ours": NOTEBOOKS}
+        for name, source in FLOORS.items():
+            suites[name] = Path(tmp, name)
+            suites[name].mkdir()
+            for i in range(len(found)):
+                (suites[name] / f"trivial-{i:02d}.ipynb").write_text(json.dumps(_trivial_notebook(source)))
+        times: dict[str, list[float]] = {name: [] for name in suites}
+        for i in range(rounds):
+            for name in list(suites) if i % 2 == 0 else reversed(suites):
+                elapsed, done = _pytest(suites[name], ROOT if name == "ours" else suites[name])
+                if done.returncode != 0:
+                    tail = " | ".join(done.stdout.strip().splitlines()[-3:])
+                    return [Row(title, f"failed (exit {done.returncode})", met=False, note=f"{name} suite: {tail}")
+                            for title in ROWS]
+                times[name].append(elapsed)
+    o, k, m = (median(times[name]) for name in ("ours", "kernel", "imports"))
+    return [
+        Row(
+            ROWS[0], f"{o:.1f} s", f"{k:.1f} s", ratio(o, k), f"≤ {GOAL:.1f}×", o / k <= GOAL,
+            note=f"{len(found)} notebooks, median of {rounds} interleaved runs; baseline: {len(found)} one-cell "
+            f"notebooks (`{FLOORS['kernel']}`) under the same pytest --nbval flags (pytest + kernel start-up floor)",
+        ),
+        Row(
+            ROWS[1], f"{o:.1f} s", f"{m:.1f} s", ratio(o, m),
+            note=f"informational: the same, but each baseline cell runs `{FLOORS['imports']}`, "
+            "so the ratio shows what the notebooks' own cells cost beyond kernel start and imports",
+        ),
+    ]

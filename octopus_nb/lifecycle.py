@@ -1,0 +1,278 @@
+"""Step 3 of the Octopus flow and what follows it: redirect the customer, then learn the outcome.
+
+- :func:`redirect_targets`: where to send the customer — desktop, Android or iOS (the seed page's
+  three ways).
+- :func:`simulate_customer`: act as the customer (approve, decline, let it lapse). Embedded or
+  self-hosted sandbox only: on Checkout.com the customer acts in the Octopus App.
+- :func:`wait_for_payment`: poll ``GET /payments/{id}`` until the payment is settled.
+
+Everything goes through :meth:`Client.request`, so each call shows in ``client.history``.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .client import ApiResult, Client
+from .errors import NotASandboxError, WaitTimeoutError
+from .steps import _segment, get_payment
+
+#: iOS: Checkout.com says only "use ``processing.token`` to construct a URL using a custom URL
+#: scheme to invoke the Octopus App" and does NOT publish the scheme. This default mirrors the
+#: Android ``octopus_uri`` shape; it is an assumption, not a documented Checkout.com value —
+#: confirm the real scheme with Octopus/Checkout.com and pass ``ios_template=``.
+IOS_URL_TEMPLATE = "octopus://payment?token={token}"
+
+#: The customer's choices in :func:`simulate_customer` (the sandbox's control routes).
+CUSTOMER_ACTIONS = ("approve", "decline", "expire")
+
+#: Statuses after which nothing more happens without the merchant acting (a refund).
+TERMINAL_STATUSES = frozenset({"Captured", "Declined", "Expired", "Refunded", "Partially Refunded", "Canceled"})
+
+#: Environments that are Checkout.com itself, where no ``/_sandbox/`` route exists.
+_CHECKOUT_ENVIRONMENTS = ("sandbox", "production")
+
+
+@dataclass(frozen=True)
+class RedirectTargets:
+    """Where to send the customer for one pending Octopus payment, per device.
+
+    ``desktop`` is the landing page showing a QR code that the Octopus App scans; ``android`` is
+    passed to the Octopus App; ``ios`` opens the app through a custom URL scheme built from
+    ``token`` (the scheme is an assumption: see :data:`IOS_URL_TEMPLATE`).
+    """
+
+    payment_id: str
+    #: ``processing.landing_url``: a web page with the QR code (desktop browsers)
+    desktop: str
+    #: ``processing.octopus_uri``: hand this to the Octopus App (Android)
+    android: str
+    #: ``ios_template`` filled with ``processing.token`` (iOS; scheme not published by Checkout.com)
+    ios: str
+    #: ``processing.token``: the one-time token inside all three
+    token: str
+
+    def __repr__(self) -> str:
+        return (
+            f"RedirectTargets(payment_id={self.payment_id!r},\n"
+            f"    desktop={self.desktop!r},\n"
+            f"    android={self.android!r},\n"
+            f"    ios={self.ios!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = (
+            ("Desktop browser", "redirect to the landing page; the customer scans its QR code", self.desktop),
+            ("Android app", "pass to the Octopus App", self.android),
+            ("iOS app", "open this URL (custom scheme: an assumption, see IOS_URL_TEMPLATE)", self.ios),
+        )
+        body = "".join(
+            f"<tr><th>{html.escape(device)}</th><td><code>{html.escape(url)}</code></td>"
+            f"<td>{html.escape(how)}</td></tr>"
+            for device, how, url in rows
+        )
+        return (
+            f"<table><caption>Redirect targets for {html.escape(self.payment_id)}</caption>"
+            f"<tr><th>device</th><th>target</th><th>how</th></tr>{body}</table>"
+        )
+
+
+def redirect_targets(payment: Mapping[str, Any], *, ios_template: str = IOS_URL_TEMPLATE) -> RedirectTargets:
+    """The three ways to send the customer to Octopus, as the seed page describes them.
+
+    Accepts a confirm response, a ``GET /payments/{id}`` response, or a setup that has a
+    ``latest_payment``. ``ios_template`` is formatted with ``token=``; its default is **not** a
+    documented Checkout.com value (see :data:`IOS_URL_TEMPLATE`).
+
+    >>> redirect_targets(payment).android  # doctest: +SKIP
+    'octopus://payment?token=...'
+
+    Raises:
+        ValueError: the mapping has no ``processing`` object (e.g. a setup not yet confirmed).
+    """
+    processing = processing_of(payment)
+    token = processing["token"]
+    return RedirectTargets(
+        payment_id=str(_payment_of(payment).get("id", "")),
+        desktop=processing["landing_url"],
+        android=processing["octopus_uri"],
+        ios=ios_template.format(token=token),
+        token=token,
+    )
+
+
+def processing_of(payment: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``processing`` object (landing_url, octopus_uri, token) of a payment, confirm answer or setup.
+
+    Raises:
+        ValueError: there is none, with what to do instead.
+    """
+    processing = _payment_of(payment).get("processing")
+    if not isinstance(processing, Mapping) or not all(
+        isinstance(processing.get(key), str) for key in ("landing_url", "octopus_uri", "token")
+    ):
+        if "payment_methods" in payment and "latest_payment" not in payment:
+            raise ValueError(
+                "This payment setup has no payment yet: confirm it first with "
+                "confirm_payment_setup(client, setup['id']) and pass the answer."
+            )
+        raise ValueError(
+            "No processing.landing_url / octopus_uri / token here: pass the answer of "
+            "confirm_payment_setup() or get_payment() for an Octopus payment."
+        )
+    return processing
+
+
+def _payment_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    # A setup carries its newest payment under latest_payment (newest SDKs); a payment is itself.
+    latest = document.get("latest_payment")
+    return latest if isinstance(latest, Mapping) else document
+
+
+def _require_sandbox(client: Client, what: str) -> None:
+    """Refuse, before any request, to call a ``/_sandbox/`` route on Checkout.com itself."""
+    if client.environment in _CHECKOUT_ENVIRONMENTS:
+        raise NotASandboxError(
+            f"{what} needs the octopus_nb sandbox, but this client talks to Checkout.com "
+            f"{client.environment} ({client.base_url}). There the customer acts in the Octopus App "
+            "(scan the landing page's QR code); to play the customer, use octopus_nb.connect()."
+        )
+
+
+def simulate_customer(client: Client, payment_id: str, action: str) -> ApiResult:
+    """Act as the customer on a pending payment: ``"approve"``, ``"decline"`` or ``"expire"``.
+
+    Sandbox only (``POST /_sandbox/payments/{id}/{action}``): on Checkout.com the customer acts in
+    the Octopus App. Returns the payment after the action (``Captured``, ``Declined``, ``Expired``).
+
+    >>> simulate_customer(client, payment["id"], "approve")["status"]  # doctest: +SKIP
+    'Captured'
+
+    Raises:
+        ValueError: ``action`` is not one of :data:`CUSTOMER_ACTIONS`.
+        NotASandboxError: the client points at Checkout.com (checked before any request).
+        ConflictError: the payment is no longer Pending (409 ``payment_not_pending``).
+    """
+    if action not in CUSTOMER_ACTIONS:
+        raise ValueError(f"Unknown customer action {action!r}: use one of {', '.join(map(repr, CUSTOMER_ACTIONS))}.")
+    _require_sandbox(client, "simulate_customer()")
+    return client.request("POST", f"/_sandbox/payments/{_segment(payment_id)}/{action}")
+
+
+def wait_for_payment(
+    client: Client,
+    payment_id: str,
+    timeout: float = 30.0,
+    interval: float = 0.5,
+    progress: Callable[[ApiResult, float], Any] | None = None,
+) -> ApiResult:
+    """Poll ``GET /payments/{id}`` until the payment is settled; return it.
+
+    Settled means one of :data:`TERMINAL_STATUSES`. Use it after redirecting the customer, where a
+    notebook cannot see the Octopus App: it returns the final state instead of redrawing a cell.
+
+    Progress: ``progress(payment, elapsed_seconds)`` is called after every poll, for widgets or
+    logs. Without it, a line goes to stderr only when stderr is a terminal; in Jupyter stderr is
+    not a terminal, so nothing is printed. That is deliberate: nbval compares stdout/stderr and
+    cannot handle ``clear_output`` or display updates, so a notebook cell's output must not
+    depend on how many polls it took.
+
+    >>> wait_for_payment(client, payment["id"], timeout=60)["status"]  # doctest: +SKIP
+    'Captured'
+
+    Raises:
+        WaitTimeoutError: still not settled after ``timeout`` seconds (also a ``TimeoutError``);
+            the message gives the last status.
+    """
+    if timeout < 0 or interval <= 0:
+        raise ValueError("timeout must be >= 0 and interval > 0 (seconds).")
+    report = progress if progress is not None else _terminal_progress(payment_id)
+    started = time.monotonic()
+    polls = 0
+    while True:
+        payment = get_payment(client, payment_id)
+        polls += 1
+        elapsed = time.monotonic() - started
+        if report is not None and (progress is not None or polls > 1 or payment["status"] not in TERMINAL_STATUSES):
+            report(payment, elapsed)
+        if payment["status"] in TERMINAL_STATUSES:
+            return payment
+        if elapsed >= timeout:
+            raise WaitTimeoutError(
+                f"Payment {payment_id} is still {payment['status']} after {timeout:g} s ({polls} polls). "
+                + _hint(client, payment)
+            )
+        time.sleep(min(interval, max(timeout - elapsed, 0.0)) or interval)
+
+
+def _hint(client: Client, payment: Mapping[str, Any]) -> str:
+    if payment.get("status") != "Pending":
+        return "Wait longer, or check get_payment_actions()."
+    if client.environment in _CHECKOUT_ENVIRONMENTS:
+        return (
+            "The customer has not acted yet: they scan the landing page's QR code and approve in the "
+            f"Octopus App before expires_on ({payment.get('expires_on', 'unknown')}). "
+            "Wait longer, or pass a larger timeout=."
+        )
+    return (
+        "Nobody has acted as the customer: call simulate_customer(client, payment_id, 'approve') "
+        "or open processing.landing_url and press Approve."
+    )
+
+
+def _terminal_progress(payment_id: str) -> Callable[[ApiResult, float], None] | None:
+    """A stderr reporter when stderr is an interactive terminal; None otherwise (notebooks, CI logs)."""
+    stream = sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    if stream is None or isatty is None or not isatty():
+        return None
+
+    def report(payment: ApiResult, elapsed: float) -> None:
+        # A terminal redraws the one line with \r; the final status ends it with a newline.
+        done = payment["status"] in TERMINAL_STATUSES
+        stream.write(f"\rwaiting for {payment_id}: {payment['status']} ({elapsed:.1f} s)" + ("\n" if done else ""))
+        stream.flush()
+
+    return report
+
+
+# --- the sandbox's clock and fault injection (contract §6, sandbox rules) -----------------------
+
+
+def advance_clock(client: Client, seconds: float) -> ApiResult:
+    """Move the sandbox's clock on by ``seconds`` (``POST /_sandbox/clock``); returns ``{"now": ...}``.
+
+    Sandbox rule: pending payments past ``expires_on`` (15 minutes) expire, and webhook retries
+    that come due are delivered, without waiting in real time.
+
+    >>> advance_clock(client, 15 * 60 + 1)["now"]  # doctest: +SKIP
+    '2026-04-30T09:15:01.000Z'
+
+    Raises:
+        NotASandboxError: the client points at Checkout.com (checked before any request).
+    """
+    _require_sandbox(client, "advance_clock()")
+    return client.request("POST", "/_sandbox/clock", body={"advance_seconds": seconds})
+
+
+def inject_faults(client: Client, **faults: Any) -> ApiResult:
+    """Make the sandbox misbehave on API routes (``PUT /_sandbox/faults``); no arguments turns it off.
+
+    Sandbox rule: ``error_rate`` (0..1) answers ``status`` (500, 502, 503 or 429) before doing
+    anything; ``drop_rate`` (0..1) does the work, then closes the connection unanswered;
+    ``latency_ms`` delays every API request. Draws come from the seeded sandbox, so a notebook's
+    retries repeat exactly. ``/_sandbox/`` routes are never affected.
+
+    >>> inject_faults(client, error_rate=0.5, status=503)  # doctest: +SKIP
+    >>> inject_faults(client)                               # off again  # doctest: +SKIP
+
+    Raises:
+        NotASandboxError: the client points at Checkout.com (checked before any request).
+        ValidationError: an unknown fault or a value out of range (422 ``faults_invalid``).
+    """
+    _require_sandbox(client, "inject_faults()")
+    return client.request("PUT", "/_sandbox/faults", body=faults)

@@ -1,0 +1,225 @@
+"""The flow explorer in real JupyterLab, in a real (headless) Chromium: run the notebook, then click a payment through.
+
+Run with ``.venv/bin/pytest -m browser tests/test_browser_explorer.py`` (deselected by default).
+
+JupyterLab runs as a subprocess on 127.0.0.1 with a fixed token, serving a temporary *copy* of
+``notebooks/`` (running cells never rewrites the committed notebooks), with temporary workspace and
+settings directories (the settings turn off the news toast that would cover the page). Playwright
+drives Debian's ``chromium`` through ``executable_path``, never ``playwright install``.
+
+The notebook's cells drive one payment from code; the test then presses *New payment* and drives a
+second one through the app's own widgets, from an empty form, as a person would. Screenshots of
+each step go to ``artifacts/browser/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "flow_explorer.ipynb"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+TOKEN = "octopus-explorer-browser-test"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+]
+#: JupyterLab's news/update toast, switched off (schema: @jupyterlab/apputils-extension/notification.json)
+NOTIFICATION_SETTINGS = {"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}
+SERVER_START_SECONDS = 30
+STEP_TIMEOUT_MS = 15_000
+
+KERNEL_IDLE = """() => {
+  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
+  return !!kernel && kernel.status === 'idle';
+}"""
+ALL_CELLS_RUN = """() => {
+  const nb = window.jupyterapp.shell.currentWidget;
+  const kernel = nb.sessionContext.session.kernel;
+  const code = nb.content.widgets.filter(cell => cell.model.type === 'code');
+  return kernel.status === 'idle' && code.length > 0 && code.every(cell => cell.model.executionCount !== null);
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on loopback serving a temp copy of notebooks/; stopped at teardown, always."""
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "notebooks"
+    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    settings = base / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps(NOTIFICATION_SETTINGS))
+    for name in ("workspaces", "runtime", "config"):
+        (base / name).mkdir()
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}",
+        f"--LabApp.workspaces_dir={base / 'workspaces'}", f"--LabApp.user_settings_dir={base / 'settings'}",
+        "--LabApp.expose_app_in_browser=True",
+    ]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(base / "runtime"), "JUPYTER_CONFIG_DIR": str(base / "config")}
+    log = (base / "server.log").open("wb")
+    # Its own process group, so teardown can stop the server and the kernels it started, and only those.
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"jupyter lab exited with {server.returncode}: {(base / 'server.log').read_text()[-2000:]}")
+            try:
+                if requests.get(f"{url}/api/status", params={"token": TOKEN}, timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                log_tail = (base / "server.log").read_text()[-2000:]
+                pytest.fail(f"jupyter lab did not answer in {SERVER_START_SECONDS} s: {log_tail}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=5)
+    try:
+        os.killpg(server.pid, signal.SIGKILL)  # kernels left behind in the group, if any
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _shot(locator, name: str) -> bytes:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return locator.screenshot(path=str(ARTIFACTS / name))
+
+
+def _decode(png: bytes) -> list[str]:
+    import zxingcpp
+    from PIL import Image
+
+    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, page):
+    from playwright.sync_api import expect
+
+    started = time.monotonic()
+    page.goto(f"{lab}/lab/tree/{NOTEBOOK}?token={TOKEN}&reset")
+    page.wait_for_function(KERNEL_IDLE, timeout=30_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_CELLS_RUN, timeout=30_000, polling=200)
+
+    app = page.locator(".octopus-explorer")
+    expect(app).to_have_count(1)
+    # The notebook's cells drove the first payment from code; the live app shows where they left it.
+    expect(app.locator(".octopus-outcome-status")).to_have_text("Partially Refunded", timeout=STEP_TIMEOUT_MS)
+    app.scroll_into_view_if_needed()
+    _shot(app, "01-after-run-all.png")
+    rows_before = app.locator(".octopus-history-row").count()
+
+    # A second payment, through the widgets, from an empty form.
+    app.locator("button.octopus-explorer-new").click()
+    amount = app.locator(".octopus-explorer-field-amount input")
+    expect(amount).to_have_value("", timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-state")).to_have_text("start")
+    amount.fill("2000")
+    app.locator(".octopus-explorer-field-currency input").fill("HKD")
+    app.locator(".octopus-explorer-field-success-url input").fill("https://example.com/payments/success")
+    app.locator(".octopus-explorer-field-failure-url input").fill("https://example.com/payments/failure")
+    app.locator(".octopus-explorer-field-reference input").fill("ORD-BROWSER-2")
+    expect(app.locator(".octopus-explorer-message-amount")).to_contain_text("✓")
+    _shot(app, "02-create-form.png")
+
+    app.locator("button.octopus-explorer-create").click()
+    expect(app.locator(".octopus-readiness-status-octopus")).to_have_text("ready", timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-readiness")).to_contain_text("2000 HKD")
+    expect(app.locator(".octopus-explorer-error")).to_have_text("")
+    _shot(app, "03-readiness.png")
+
+    app.locator("button.octopus-explorer-next-confirm").click()
+    app.locator("button.octopus-explorer-confirm").click()
+    qr = app.locator("img.octopus-explorer-qr")
+    expect(qr).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    loaded = "img => img.complete && img.naturalWidth > 0"
+    page.wait_for_function(loaded, arg=qr.element_handle(), timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending")
+    octopus_uri = app.locator(".octopus-target-android").inner_text()
+    assert octopus_uri.startswith("octopus://payment?token=")
+    assert _decode(_shot(qr, "04-qr.png")) == [octopus_uri]  # the QR shown is the payment's own URI
+    _shot(app, "04-redirect.png")
+
+    app.locator("button.octopus-explorer-next-customer").click()
+    app.locator("button.octopus-explorer-approve").click()
+    expect(app.locator(".octopus-outcome-status")).to_have_text("Captured", timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-diagram g.node.current")).to_have_attribute("data-state", "Captured")
+    _shot(app, "05-outcome.png")
+
+    # History: newest first, 4 more exchanges (create, confirm, approve, actions), each expandable.
+    rows = app.locator(".octopus-history-row")
+    expect(rows).to_have_count(rows_before + 4)
+    newest = rows.first
+    expect(newest).to_contain_text("/actions")
+    expect(rows.nth(1)).to_contain_text("/approve")
+    newest.locator("summary").click()
+    expect(newest.locator("pre").nth(1)).to_contain_text('"type": "Capture"')
+    expect(app.locator(".octopus-event-row").first).to_be_visible()
+    history = app.locator(".octopus-explorer-history")
+    history.scroll_into_view_if_needed()
+    _shot(history, "06-history.png")
+    page.screenshot(path=str(ARTIFACTS / "07-page.png"), full_page=True)
+    assert time.monotonic() - started < 60

@@ -1,0 +1,111 @@
+"""``octopus_nb/sandbox/openapi.yaml``: it parses, it is OpenAPI, and it documents every route served."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from octopus_nb.sandbox import handlers
+
+yaml = pytest.importorskip("yaml")  # PyYAML (pinned in requirements.txt)
+
+SPEC_PATH = Path(handlers.__file__).with_name("openapi.yaml")
+VERBS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+
+
+def _concrete_paths(pattern: str) -> list[str]:
+    """Sample paths a route pattern matches: one per alternative, ids filled in."""
+    pattern = pattern.replace("([^/]+)", "x1").replace("/?", "/")
+    alternation = re.search(r"\(([a-z|]+)\)", pattern)
+    if not alternation:
+        return [pattern]
+    return [pattern.replace(alternation.group(0), choice) for choice in alternation.group(1).split("|")]
+
+
+def _template_regex(template: str) -> re.Pattern:
+    return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
+
+
+def _handler_verbs(handler: type) -> set[str]:
+    """Verbs the handler answers itself (the rest are tornado's 405)."""
+    return {verb for verb in VERBS if getattr(handler, verb) is not getattr(handlers.tornado.web.RequestHandler, verb)}
+
+
+def test_it_is_an_openapi_3_document_with_bearer_auth(spec):
+    assert spec["openapi"].startswith("3.")
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {**spec["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert spec["security"] == [{"bearerAuth": []}]
+    assert spec["components"]["parameters"]["IdempotencyKey"]["name"] == "Cko-Idempotency-Key"
+    assert set(spec["components"]["headers"]) >= {"Cko-Request-Id", "Cko-Version"}
+
+
+def test_every_served_route_and_verb_is_documented(spec):
+    documented = {template: _template_regex(template) for template in spec["paths"]}
+    for pattern, handler in handlers.ROUTES:
+        for path in _concrete_paths(pattern):
+            matches = [template for template, regex in documented.items() if regex.match(path)]
+            assert matches, f"{pattern} ({path}) is served but not documented"
+            verbs = set().union(*(set(spec["paths"][template]) & set(VERBS) for template in matches))
+            assert _handler_verbs(handler) <= verbs, (pattern, _handler_verbs(handler) - verbs)
+
+
+def test_every_documented_path_is_served(spec):
+    routes = [re.compile("^" + pattern + "$") for pattern, _ in handlers.ROUTES]
+    for template in spec["paths"]:
+        sample = re.sub(r"\{[^}]+\}", "x1", template)
+        assert any(route.match(sample) for route in routes), f"{template} is documented but not served"
+
+
+def test_every_keyed_operation_documents_401_and_the_contract_headers(spec):
+    for template, item in spec["paths"].items():
+        for verb in set(item) & set(VERBS):
+            operation = item[verb]
+            if operation.get("security") == []:
+                continue  # the landing page: the customer's browser has no key
+            assert "401" in operation["responses"], (verb, template)
+            ok = next(code for code in operation["responses"] if code.startswith("2"))
+            answer = operation["responses"][ok]
+            answer = _resolve(spec, answer)
+            assert {"Cko-Request-Id", "Cko-Version"} <= set(answer.get("headers", {})), (verb, template)
+            if verb in ("post", "put"):
+                names = [_resolve(spec, parameter).get("name") for parameter in operation.get("parameters", [])]
+                assert "Cko-Idempotency-Key" in names or template == "/_sandbox/webhooks/flush", (verb, template)
+
+
+def test_every_ref_resolves(spec):
+    def walk(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                _resolve(spec, node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+
+
+def test_error_bodies_follow_the_contract(spec):
+    schemas = spec["components"]["schemas"]
+    assert schemas["ValidationError"]["required"] == ["request_id", "error_type", "error_codes"]
+    assert schemas["MalformedError"]["properties"]["error_type"]["enum"] == ["request_malformed"]
+    assert schemas["ConflictError"]["properties"]["error_type"]["enum"] == ["conflict"]
+    assert "content" not in spec["components"]["responses"]["Unauthorized"]  # empty body
+    assert "content" not in spec["components"]["responses"]["NotFound"]
+
+
+def _resolve(spec: dict, node: dict) -> dict:
+    while "$ref" in node:
+        target = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
