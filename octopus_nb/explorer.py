@@ -39,7 +39,7 @@ from .client import ApiResult, ApiResultList, Client
 from .diagram import STATES, flow_diagram_svg
 from .errors import FIXES, CheckoutApiError, OctopusError, WaitTimeoutError, fix_for
 from .lifecycle import CUSTOMER_ACTIONS, RedirectTargets, redirect_targets, simulate_customer
-from .readiness import FLAG_MEANINGS, FORM_FIELDS, STATUS_MEANINGS, field_problems, readiness_frame
+from .readiness import FIELD_LABELS, FLAG_MEANINGS, FORM_FIELDS, STATUS_MEANINGS, field_problems, readiness_frame
 from .steps import (
     confirm_payment_setup,
     create_payment_setup,
@@ -72,14 +72,6 @@ EXPECTED_EVENTS = {"confirm": 1, "approve": 2, "decline": 1, "expire": 1, "refun
 EVENT_WAIT_SECONDS = 2.0
 
 _STEP_LABELS = ("1 Create", "2 Readiness", "3 Confirm", "4 Redirect", "5 Customer", "6 Outcome")
-_LABELS = {
-    "amount": "Amount (minor units)",
-    "currency": "Currency",
-    "success_url": "Success URL",
-    "failure_url": "Failure URL",
-    "description": "Description",
-    "reference": "Reference",
-}
 _PLACEHOLDERS = {
     "amount": "1000 (= HK$10.00; must end in 0)",
     "currency": "HKD",
@@ -459,7 +451,7 @@ class FlowExplorer:
         self.fields: dict[str, widgets.Text] = {}
         self._field_messages: dict[str, widgets.HTML] = {}
         for name in FORM_FIELDS:
-            field = widgets.Text(value=str(EXAMPLE[name]), description=_LABELS[name],
+            field = widgets.Text(value=str(EXAMPLE[name]), description=FIELD_LABELS[name],
                                  placeholder=_PLACEHOLDERS[name], style=style, layout=layout)
             field.add_class(f"octopus-explorer-field-{name.replace('_', '-')}")
             field.observe(self._field_changed, names="value")

@@ -53,6 +53,15 @@ FIELD_OF = {
 
 #: The fields a setup form edits, in display order.
 FORM_FIELDS = ("amount", "currency", "success_url", "failure_url", "description", "reference")
+#: How forms (``widgets.PaymentForm``, the explorer) label those fields.
+FIELD_LABELS = {
+    "amount": "Amount (minor units)",
+    "currency": "Currency",
+    "success_url": "Success URL",
+    "failure_url": "Failure URL",
+    "description": "Description",
+    "reference": "Reference",
+}
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")

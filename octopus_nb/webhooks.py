@@ -11,7 +11,6 @@ is at least once). :func:`configure_webhooks` points the octopus_nb sandbox at i
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -21,6 +20,7 @@ import time
 from typing import Any, Mapping
 
 from .client import ApiResult, ApiResultList, Client
+from ._serving import ServerThread
 from .errors import SignatureError, WaitTimeoutError
 from .lifecycle import _require_sandbox
 
@@ -148,10 +148,7 @@ class WebhookReceiver:
         # One condition guards the records; wait_for() sleeps on it until a delivery notifies.
         self._changed = threading.Condition()
         self._url: str | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._serving = threading.Event()
+        self._server: ServerThread | None = None
 
     # --- what arrived -----------------------------------------------------------------------
 
@@ -246,46 +243,21 @@ class WebhookReceiver:
     # --- the server thread ------------------------------------------------------------------
 
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self._server is not None
 
     def start(self) -> "WebhookReceiver":
         if self.is_running():
             raise RuntimeError("WebhookReceiver is already running at " + self.url)
-        import tornado.netutil
-
-        sockets = tornado.netutil.bind_sockets(self.port, self.host)
-        port = sockets[0].getsockname()[1]
-        shown_host = f"[{self.host}]" if ":" in self.host else self.host
-        self._url = f"http://{shown_host}:{port}{self.path}"
-        self._serving.clear()
-        # A daemon thread, so a kernel or script that forgets stop() can still exit.
-        self._thread = threading.Thread(
-            target=asyncio.run, args=(self._main(sockets),), name="octopus-webhooks", daemon=True
-        )
-        self._thread.start()
-        self._serving.wait()
+        server = ServerThread(_make_app(self), self.host, self.port, name="octopus-webhooks", max_body_size=MAX_BODY_BYTES)
+        self._url = server.start() + self.path
+        self._server = server
         return self
-
-    async def _main(self, sockets: list) -> None:
-        import tornado.httpserver
-
-        server = tornado.httpserver.HTTPServer(_make_app(self), max_body_size=MAX_BODY_BYTES)
-        server.add_sockets(sockets)
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        self._serving.set()
-        await self._stopping.wait()
-        server.stop()
-        await server.close_all_connections()
 
     def stop(self) -> None:
         if not self.is_running():
             raise RuntimeError("WebhookReceiver is not running")
-        # The loop belongs to the server thread; only call_soon_threadsafe may reach it.
-        assert self._loop is not None and self._stopping is not None
-        self._loop.call_soon_threadsafe(self._stopping.set)
-        self._thread.join()
-        self._thread = None
+        self._server.stop()
+        self._server = None
         self._url = None
 
     def __enter__(self) -> "WebhookReceiver":

@@ -25,7 +25,7 @@ import ipywidgets as widgets
 from .client import ApiResult, Client
 from .errors import CheckoutApiError, OctopusError, fix_for
 from .lifecycle import TERMINAL_STATUSES, redirect_targets, simulate_customer
-from .readiness import FORM_FIELDS, field_problems, problems_by_field, readiness_frame
+from .readiness import FIELD_LABELS, FORM_FIELDS, field_problems, problems_by_field, readiness_frame
 from .steps import confirm_payment_setup, create_payment_setup, get_payment_setup, update_payment_setup, writable_fields
 
 #: The seed page's example URLs, used as the form's defaults.
@@ -35,14 +35,6 @@ DEFAULT_FAILURE_URL = "https://example.com/payments/failure"
 HISTORY_COLUMNS = ["time", "method", "path", "status", "attempts", "error_codes"]
 
 _RED, _GREEN, _GREY = "#b00020", "#2e7d32", "#555555"
-_LABELS = {
-    "amount": "Amount (minor units)",
-    "currency": "Currency",
-    "success_url": "Success URL",
-    "failure_url": "Failure URL",
-    "description": "Description",
-    "reference": "Reference",
-}
 _STATUS_COLOURS = {"ready": _GREEN, "action_required": "#e65100", "invalid": _RED, "unavailable": _RED}
 
 
@@ -83,12 +75,12 @@ class PaymentForm(widgets.VBox):
         layout = widgets.Layout(width="32em")
         #: field name → input widget
         self.fields: dict[str, widgets.ValueWidget] = {
-            "amount": widgets.IntText(value=amount, description=_LABELS["amount"], style=style, layout=layout),
+            "amount": widgets.IntText(value=amount, description=FIELD_LABELS["amount"], style=style, layout=layout),
         }
         texts = {"currency": currency, "success_url": success_url, "failure_url": failure_url,
                  "description": description, "reference": reference}
         for name, value in texts.items():
-            self.fields[name] = widgets.Text(value=value or "", description=_LABELS[name], style=style, layout=layout)
+            self.fields[name] = widgets.Text(value=value or "", description=FIELD_LABELS[name], style=style, layout=layout)
         #: field name → the message shown next to it (tick, or the fix in red)
         self.messages = {name: widgets.HTML() for name in FORM_FIELDS}
         #: one status line: the setup's readiness, the payment's status, or the last error

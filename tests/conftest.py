@@ -6,6 +6,10 @@ tests are fast and isolated. A test fails at teardown if the sandbox raised insi
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
+
 import pytest
 import requests
 
@@ -61,3 +65,36 @@ def ready_setup(client, **overrides):
 def pending_payment(client):
     """A confirmed setup's payment, Pending."""
     return octopus_nb.confirm_payment_setup(client, ready_setup(client)["id"])
+
+
+# --- real-browser tests (pytest -m browser) -------------------------------------------------
+
+#: Headless flags for Debian's chromium on a machine with no network but loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright through ``executable_path`` (never ``playwright install``)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        message = "Debian's chromium is not installed (apt-get install chromium chromium-driver)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)  # CI installs it: missing is a bug
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def decode_qr(png: bytes) -> list[str]:
+    """What a phone would read from a picture: every QR code in the PNG, decoded by zxing-cpp."""
+    import zxingcpp
+    from PIL import Image
+
+    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]

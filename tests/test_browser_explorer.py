@@ -14,7 +14,6 @@ each step go to ``artifacts/browser/`` (git-ignored).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -28,15 +27,14 @@ from pathlib import Path
 import pytest
 import requests
 
+from conftest import decode_qr
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "flow_explorer.ipynb"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 TOKEN = "octopus-explorer-browser-test"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
-]
 #: JupyterLab's news/update toast, switched off (schema: @jupyterlab/apputils-extension/notification.json)
 NOTIFICATION_SETTINGS = {"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}
 SERVER_START_SECONDS = 30
@@ -119,21 +117,6 @@ def _stop(server: subprocess.Popen) -> None:
         pass
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1600})
@@ -146,13 +129,6 @@ def page(browser):
 def _shot(locator, name: str) -> bytes:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return locator.screenshot(path=str(ARTIFACTS / name))
-
-
-def _decode(png: bytes) -> list[str]:
-    import zxingcpp
-    from PIL import Image
-
-    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
 
 def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, page):
@@ -200,7 +176,7 @@ def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, pa
     expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending")
     octopus_uri = app.locator(".octopus-target-android").inner_text()
     assert octopus_uri.startswith("octopus://payment?token=")
-    assert _decode(_shot(qr, "04-qr.png")) == [octopus_uri]  # the QR shown is the payment's own URI
+    assert decode_qr(_shot(qr, "04-qr.png")) == [octopus_uri]  # the QR shown is the payment's own URI
     _shot(app, "04-redirect.png")
 
     app.locator("button.octopus-explorer-next-customer").click()

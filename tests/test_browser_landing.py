@@ -7,42 +7,18 @@ through Playwright's ``executable_path`` (never ``playwright install``); screens
 
 from __future__ import annotations
 
-import io
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-import zxingcpp
-from PIL import Image
 
 import octopus_nb
-from conftest import OK_URL, pending_payment
+from conftest import OK_URL, decode_qr, pending_payment
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
-]
-
-
-def decode(png: bytes) -> list[str]:
-    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -72,8 +48,8 @@ def test_landing_page_qr_scans_and_approve_redirects(client, page):
     full = page.screenshot(path=str(ARTIFACTS / "landing-page.png"), full_page=True)
     qr_image = page.locator("img[src^='data:image/png']").first
     qr_png = qr_image.screenshot(path=str(ARTIFACTS / "landing-page-qr.png"))
-    assert decode(qr_png) == [octopus_uri]
-    assert octopus_uri in decode(full)  # and it scans from the whole page, as a phone would see it
+    assert decode_qr(qr_png) == [octopus_uri]
+    assert octopus_uri in decode_qr(full)  # and it scans from the whole page, as a phone would see it
 
     page.get_by_role("button", name="Approve").click()
     page.wait_for_url("https://example.com/**")

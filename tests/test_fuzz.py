@@ -32,7 +32,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 #: requests sent by the fuzzers in this module, by test
 FUZZED: Counter = Counter()
 FUZZ_SETTINGS = settings(
-    max_examples=1500,
+    max_examples=3000,
     deadline=None,
     derandomize=True,
     database=None,
@@ -591,4 +591,4 @@ def test_zz_figures(request):
         pytest.skip("run the whole module for the figure")
     total = sum(FUZZED.values())
     print(f"requests fuzzed: {total} ({dict(FUZZED)})")
-    assert total >= 1500
+    assert total >= 3000

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import io
 
 import pytest
-import zxingcpp
-from PIL import Image
 
 import octopus_nb
-from conftest import pending_payment
+from conftest import decode_qr as decode, pending_payment
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def decode(png: bytes) -> list[str]:
-    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
 
 def test_qr_of_payment_encodes_octopus_uri(client):

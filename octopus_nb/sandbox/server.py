@@ -11,9 +11,8 @@ import threading
 from typing import Sequence
 
 import tornado.httpclient
-import tornado.httpserver
-import tornado.netutil
 
+from .._serving import ServerThread
 from .handlers import MAX_BODY_BYTES, ROUTES, NotFoundHandler, SandboxApplication
 from .models import SandboxState
 
@@ -155,10 +154,10 @@ class Sandbox:
         self.app = make_app(self.state)
         self.host = host
         self.port = port
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._serving = threading.Event()
+        self._server = ServerThread(
+            self.app, host, port, name="octopus-sandbox", max_body_size=DRAIN_BODY_BYTES,
+            background=self.app.webhook_worker.run,
+        )
 
     @property
     def secret_key(self) -> str:
@@ -176,46 +175,18 @@ class Sandbox:
         return self.app.errors
 
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self._server.is_running()
 
     def start(self) -> "Sandbox":
         if self.is_running():
             raise SandboxAlreadyRunning("Sandbox is already running at " + self.state.base_url)
-        sockets = tornado.netutil.bind_sockets(self.port, self.host)
-        port = sockets[0].getsockname()[1]
-        shown_host = f"[{self.host}]" if ":" in self.host else self.host
-        self.state.base_url = f"http://{shown_host}:{port}"
-        self._serving.clear()
-        # A daemon thread, so a kernel or script that forgets stop() can still exit.
-        self._thread = threading.Thread(target=self._serve, args=(sockets,), name="octopus-sandbox", daemon=True)
-        self._thread.start()
-        self._serving.wait()
+        self.state.base_url = self._server.start()
         return self
-
-    def _serve(self, sockets: list) -> None:
-        asyncio.run(self._main(sockets))
-
-    async def _main(self, sockets: list) -> None:
-        server = tornado.httpserver.HTTPServer(self.app, max_body_size=DRAIN_BODY_BYTES, xheaders=False)
-        server.add_sockets(sockets)
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        worker = asyncio.ensure_future(self.app.webhook_worker.run())
-        self._serving.set()
-        await self._stopping.wait()
-        server.stop()
-        worker.cancel()
-        await asyncio.gather(worker, return_exceptions=True)
-        await server.close_all_connections()
 
     def stop(self) -> None:
         if not self.is_running():
             raise SandboxAlreadyRunning("Sandbox is not running")
-        # The event loop belongs to the server thread; only call_soon_threadsafe may reach it.
-        assert self._loop is not None and self._stopping is not None
-        self._loop.call_soon_threadsafe(self._stopping.set)
-        self._thread.join()
-        self._thread = None
+        self._server.stop()
 
     def flush_webhooks(self, timeout: float = 5.0) -> list[dict]:
         """Wait until every webhook delivery due now has been attempted; return the deliveries log.
@@ -229,11 +200,9 @@ class Sandbox:
         """
         if not self.is_running():
             raise SandboxAlreadyRunning("Sandbox is not running: start it before flushing webhooks")
-        if threading.current_thread() is self._thread:
+        if self._server.in_server_thread():
             raise RuntimeError("flush_webhooks() would block the sandbox's own event loop; await the worker's drain()")
-        assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(self.app.webhook_worker.drain(timeout), self._loop)
-        if not future.result(timeout + WEBHOOK_TIMEOUT):
+        if not self._server.run(self.app.webhook_worker.drain(timeout), timeout + WEBHOOK_TIMEOUT):
             raise TimeoutError(f"webhook deliveries still in flight after {timeout} s (a receiver answers slowly?)")
         return self.state.webhook_deliveries()
 
