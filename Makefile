@@ -33,6 +33,7 @@ notebooks: $(VENV)/.installed
 	$(PY) -m octopus_nb.notebooks
 
 bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) -m bench
 
 clean:

@@ -38,13 +38,13 @@ def _trivial_notebook(source: str) -> dict:
     }
 
 
-def _pytest(target: Path, cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+def _pytest(targets: list[Path], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
                "-p", "no:python"]
     if SANITIZE.exists():
         command += ["--nbval-sanitize-with", str(SANITIZE)]
     started = time.perf_counter()
-    done = subprocess.run([*command, str(target)], cwd=cwd, env=clean_env(), capture_output=True, text=True,
+    done = subprocess.run([*command, *map(str, targets)], cwd=cwd, env=clean_env(), capture_output=True, text=True,
                           timeout=1800)
     return time.perf_counter() - started, done
 
@@ -56,16 +56,15 @@ def run(quick: bool = False) -> list[Row]:
     rounds = 1 if quick else 3
     found = found[:1] if quick else found  # --quick only checks that the benchmark runs
     with tempfile.TemporaryDirectory(prefix="octopus-bench-nb-") as tmp:
-        suites = {"ours": NOTEBOOKS}
+        suites = {"ours": found}
         for name, source in FLOORS.items():
-            suites[name] = Path(tmp, name)
-            suites[name].mkdir()
-            for i in range(len(found)):
-                (suites[name] / f"trivial-{i:02d}.ipynb").write_text(json.dumps(_trivial_notebook(source)))
+            suites[name] = [Path(tmp, f"{name}-{i:02d}.ipynb") for i in range(len(found))]
+            for path in suites[name]:
+                path.write_text(json.dumps(_trivial_notebook(source)))
         times: dict[str, list[float]] = {name: [] for name in suites}
         for i in range(rounds):
             for name in list(suites) if i % 2 == 0 else reversed(suites):
-                elapsed, done = _pytest(suites[name], ROOT if name == "ours" else suites[name])
+                elapsed, done = _pytest(suites[name], ROOT if name == "ours" else Path(tmp))
                 if done.returncode != 0:
                     tail = " | ".join(done.stdout.strip().splitlines()[-3:])
                     return [Row(title, f"failed (exit {done.returncode})", met=False, note=f"{name} suite: {tail}")
