@@ -37,7 +37,7 @@ import ipywidgets as widgets
 
 from .client import ApiResult, ApiResultList, Client
 from .diagram import STATES, flow_diagram_svg
-from .errors import FIXES, CheckoutApiError, OctopusError, WaitTimeoutError, fix_for
+from .errors import FIXES, CheckoutApiError, OctopusError, fix_for
 from .lifecycle import CUSTOMER_ACTIONS, RedirectTargets, redirect_targets, simulate_customer
 from .readiness import FIELD_LABELS, FLAG_MEANINGS, FORM_FIELDS, STATUS_MEANINGS, field_problems, readiness_frame
 from .steps import (
@@ -677,8 +677,11 @@ class FlowExplorer:
         if self._receiver is None:
             return
         try:
+            if self.client.sandbox is not None:
+                # Embedded: wait until the sandbox has attempted every due delivery (no guessing how long).
+                self.client.sandbox.flush_webhooks(timeout=EVENT_WAIT_SECONDS)
             self._receiver.wait_for(count, timeout=EVENT_WAIT_SECONDS)
-        except WaitTimeoutError:
+        except TimeoutError:  # WaitTimeoutError is one too
             pass  # the panel shows what arrived; "Refresh events" shows later ones
 
     # --- drawing ---------------------------------------------------------------------------
