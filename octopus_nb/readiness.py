@@ -64,7 +64,7 @@ FIELD_LABELS = {
 }
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$")  # as the sandbox checks it
 
 
 def readiness_frame(setup: Mapping[str, Any]):

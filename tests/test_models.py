@@ -206,3 +206,9 @@ def test_transitions_are_checked_in_one_place(state):
     stored = state.payments[payment["id"]]
     with pytest.raises(Conflict):
         state._move(stored, "Refunded")  # Pending → Refunded is not a transition
+
+
+@pytest.mark.parametrize("url", ["https://example.com/a\x01b", "https://ex\x7fample.com/", "https://example.com/\x00"])
+def test_redirect_urls_with_control_characters_are_invalid(state, url):
+    with pytest.raises(InvalidRequest, match="success_url_invalid"):
+        state.create_payment_setup({**READY, "settings": {"success_url": url, "failure_url": KO}})

@@ -40,7 +40,8 @@ _CHANNEL_PATTERN = re.compile(r"^pc_[a-z2-7]{26}$")
 _CUSTOMER_ID_PATTERN = re.compile(r"^cus_[a-z2-7]{26}$")
 _CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 _EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
-_URL_PATTERN = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+#: an absolute http(s) URL: no whitespace and no control characters (they would end up in a Location header)
+_URL_PATTERN = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$")
 PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")
 MAX_AMOUNT = 9_999_999_999
 #: Sandbox rule: Checkout.com's retry schedule for a failed webhook delivery (8 retries), measured on
