@@ -1,4 +1,6 @@
-"""The sandbox's state and rules: setups, payments, actions, readiness, lifecycle, idempotency.
+"""The sandbox's state and rules: setups, payments, actions, lifecycle, idempotency, webhooks, faults.
+
+(What a request body may hold, and Octopus readiness, are pure functions in ``validation.py``.)
 
 Nothing here knows about HTTP: methods are named after API operations, take plain data and
 return plain data (what the handlers serialise), and raise :class:`SandboxError` subclasses that
@@ -17,7 +19,18 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from .validation import (  # noqa: F401 - MAX_AMOUNT, PAYMENT_TYPES: the model's vocabulary, re-exported
+    MAX_AMOUNT,
+    PAYMENT_TYPES,
+    WRITABLE_FIELDS,
+    is_int,
+    is_number,
+    is_webhook_url,
+    octopus_readiness,
+    setup_field_errors,
+    with_payment_id,
+)
 
 #: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
 #: opens a sandbox on your own loopback interface.
@@ -36,14 +49,6 @@ API_VERSION = "1.0"
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 SECRET_KEY_PATTERN = re.compile(r"^sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]$")
-_CHANNEL_PATTERN = re.compile(r"^pc_[a-z2-7]{26}$")
-_CUSTOMER_ID_PATTERN = re.compile(r"^cus_[a-z2-7]{26}$")
-_CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
-_EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
-#: an absolute http(s) URL: no whitespace and no control characters (they would end up in a Location header)
-_URL_PATTERN = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$")
-PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")
-MAX_AMOUNT = 9_999_999_999
 #: Sandbox rule: Checkout.com's retry schedule for a failed webhook delivery (8 retries), measured on
 #: the sandbox clock, so advancing the clock delivers due retries without waiting in real time.
 WEBHOOK_RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (5, 10, 15, 30, 60, 240, 720, 720))
@@ -477,7 +482,7 @@ class SandboxState:
             available = payment.amount - payment.total_refunded
             if amount is None:
                 amount = available
-            elif not _is_int(amount) or amount < 1:
+            elif not is_int(amount) or amount < 1:
                 codes.append("amount_invalid")
             elif amount % 10:
                 codes.append("amount_must_end_in_zero")
@@ -529,7 +534,7 @@ class SandboxState:
 
     def advance_clock(self, seconds: Any) -> dict:
         """Sandbox rule: move sandbox time on; pending payments past ``expires_on`` expire."""
-        if not _is_number(seconds) or not 0 <= seconds <= 366 * 24 * 3600:
+        if not is_number(seconds) or not 0 <= seconds <= 366 * 24 * 3600:
             raise InvalidRequest("advance_seconds_invalid")
         with self._lock:
             if self.clock.now() + timedelta(seconds=seconds) > _CLOCK_LIMIT:
@@ -587,7 +592,7 @@ class SandboxState:
             payment.token_used = True
             view = self.approve_payment(payment.id) if action == "approve" else self.decline_payment(payment.id)
             target = payment.success_url if action == "approve" else payment.failure_url
-            return {"payment": view, "redirect_url": _with_payment_id(target or "", payment.id)}
+            return {"payment": view, "redirect_url": with_payment_id(target or "", payment.id)}
 
     def _actionable(self, token: str) -> Payment:
         payment = self.payment_for_token(token)
@@ -621,7 +626,7 @@ class SandboxState:
                 self._outbox = [delivery for delivery in self._outbox if delivery.in_flight]
                 return self.webhooks_view()
             codes = []
-            if not _is_webhook_url(url):
+            if not is_webhook_url(url):
                 codes.append("webhook_url_invalid")
             if not (isinstance(key, str) and 1 <= len(key) <= 1024):
                 codes.append("signature_key_invalid")
@@ -726,11 +731,11 @@ class SandboxState:
         known = {"error_rate", "status", "latency_ms", "drop_rate"}
         faults = {name: value for name, value in body.items() if value is not None}
         valid = set(faults) <= known and all(
-            _is_number(faults.get(rate, 0)) and 0 <= faults.get(rate, 0) <= 1 for rate in ("error_rate", "drop_rate")
+            is_number(faults.get(rate, 0)) and 0 <= faults.get(rate, 0) <= 1 for rate in ("error_rate", "drop_rate")
         )
-        valid = valid and (_is_int(faults.get("status", 500)) and faults.get("status", 500) in FAULT_STATUSES)
+        valid = valid and (is_int(faults.get("status", 500)) and faults.get("status", 500) in FAULT_STATUSES)
         latency = faults.get("latency_ms", 0)
-        valid = valid and _is_number(latency) and 0 <= latency <= MAX_FAULT_LATENCY_MS
+        valid = valid and is_number(latency) and 0 <= latency <= MAX_FAULT_LATENCY_MS
         if not valid:
             raise InvalidRequest("faults_invalid")
         with self._lock:
@@ -915,139 +920,3 @@ def _action_view(action: Action) -> dict:
         "response_summary": action.response_summary,
         "reference": action.reference,
     }
-
-
-#: Request fields a setup keeps (unknown top-level fields are ignored, as the real API does).
-WRITABLE_FIELDS = (
-    "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
-    "settings", "customer", "order", "billing", "metadata",
-)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-
-
-def _is_short_text(value: Any, limit: int) -> bool:
-    return isinstance(value, str) and len(value) <= limit
-
-
-def _is_webhook_url(value: Any) -> bool:
-    """An absolute http(s) URL with a host and, if given, a valid port."""
-    if not (isinstance(value, str) and len(value) <= 2048 and _URL_PATTERN.match(value)):
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError:
-        return False
-    return bool(parts.hostname) and value.isascii()
-
-
-def _with_payment_id(url: str, payment_id: str) -> str:
-    """Sandbox rule: ``url`` with ``cko-payment-id={id}`` added to its query (any existing query kept)."""
-    parts = urlsplit(url)
-    query = "&".join(part for part in (parts.query, urlencode({"cko-payment-id": payment_id})) if part)
-    # Percent-encode what a Location header can't carry (controls, non-ASCII); escapes already there stay.
-    return quote(urlunsplit(parts._replace(query=query)), safe=":/?#[]@!$&'()*+,;=%~")
-
-
-def _is_url(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 255 and bool(_URL_PATTERN.match(value))
-
-
-def setup_field_errors(body: dict) -> list[str]:
-    """Every validation code a create/update body earns, in the contract's order."""
-    codes: list[str] = []
-    check: Callable[[bool, str], None] = lambda ok, code: ok or codes.append(code)  # noqa: E731
-
-    amount = body.get("amount")
-    if amount is None:
-        codes.append("amount_required")
-    else:
-        check(_is_int(amount) and 1 <= amount <= MAX_AMOUNT, "amount_invalid")
-    currency = body.get("currency")
-    if currency is None:
-        codes.append("currency_required")
-    else:
-        check(isinstance(currency, str) and bool(_CURRENCY_PATTERN.match(currency)), "currency_invalid")
-    channel = body.get("processing_channel_id")
-    if channel is not None:
-        check(isinstance(channel, str) and bool(_CHANNEL_PATTERN.match(channel)), "processing_channel_id_invalid")
-    payment_type = body.get("payment_type")
-    if payment_type is not None:
-        check(payment_type in PAYMENT_TYPES, "payment_type_invalid")
-    for name, limit in (("reference", 80), ("description", 100)):
-        if body.get(name) is not None:
-            check(_is_short_text(body[name], limit), f"{name}_invalid")
-
-    settings = body.get("settings")
-    if settings is not None and not isinstance(settings, dict):
-        codes.append("settings_invalid")
-    elif settings:
-        for name in ("success_url", "failure_url"):
-            if settings.get(name) is not None:
-                check(_is_url(settings[name]), f"{name}_invalid")
-        if settings.get("capture") is not None:
-            check(isinstance(settings["capture"], bool), "settings_invalid")
-        excluded = settings.get("excluded_payment_methods")
-        if excluded is not None:
-            check(isinstance(excluded, list) and all(isinstance(m, str) for m in excluded), "settings_invalid")
-    codes.extend(_customer_errors(body.get("customer")))
-    for name in ("order", "billing", "metadata"):
-        if body.get(name) is not None:
-            check(isinstance(body[name], dict), f"{name}_invalid")
-    return list(dict.fromkeys(codes))
-
-
-def _customer_errors(customer: Any) -> list[str]:
-    if customer is None:
-        return []
-    if not isinstance(customer, dict):
-        return ["customer_invalid"]
-    codes = []
-    email = customer.get("email")
-    if email is not None:
-        address = email.get("address") if isinstance(email, dict) else None
-        if not (isinstance(address, str) and _EMAIL_PATTERN.match(address)):
-            codes.append("customer_email_invalid")
-        elif email.get("verified") is not None and not isinstance(email["verified"], bool):
-            codes.append("customer_email_invalid")
-    name_ok = customer.get("name") is None or _is_short_text(customer["name"], 100)
-    id_ok = customer.get("id") is None or (
-        isinstance(customer["id"], str) and bool(_CUSTOMER_ID_PATTERN.match(customer["id"]))
-    )
-    phone = customer.get("phone")
-    phone_ok = phone is None or (
-        isinstance(phone, dict)
-        and _is_short_text(phone.get("country_code"), 7)
-        and isinstance(phone.get("number"), str)
-        and 6 <= len(phone["number"]) <= 25
-    )
-    if not (name_ok and id_ok and phone_ok):
-        codes.append("customer_invalid")
-    return codes
-
-
-def octopus_readiness(fields: dict) -> tuple[str, list[str]]:
-    """Octopus's status and flags for a setup's fields.
-
-    Sandbox rule (Checkout.com does not publish the flag names): all applicable flags are
-    listed; the status is that of the first row of the contract's table that applies.
-    """
-    settings = fields.get("settings") or {}
-    rows = [
-        (fields.get("currency") != "HKD", "unavailable", "currency_not_supported"),
-        ("octopus" in (settings.get("excluded_payment_methods") or ()), "unavailable", "payment_method_excluded"),
-        (fields.get("amount", 0) % 10 != 0, "invalid", "amount_must_end_in_zero"),
-        (not settings.get("success_url"), "action_required", "success_url_required"),
-        (not settings.get("failure_url"), "action_required", "failure_url_required"),
-    ]
-    applicable = [(status, flag) for applies, status, flag in rows if applies]
-    if not applicable:
-        return "ready", []
-    return applicable[0][0], [flag for _, flag in applicable]

@@ -1,0 +1,156 @@
+"""The sandbox's rules for request bodies, and Octopus readiness: pure functions, no state, no HTTP.
+
+``models.SandboxState`` calls them; they are here on their own because they are the part of the
+contract a reader checks line by line against CONTRACT.md §3.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+_CHANNEL_PATTERN = re.compile(r"^pc_[a-z2-7]{26}$")
+_CUSTOMER_ID_PATTERN = re.compile(r"^cus_[a-z2-7]{26}$")
+_CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+_EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
+#: an absolute http(s) URL: no whitespace and no control characters (they would end up in a Location header)
+_URL_PATTERN = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$")
+PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")
+MAX_AMOUNT = 9_999_999_999
+
+
+#: Request fields a setup keeps (unknown top-level fields are ignored, as the real API does).
+WRITABLE_FIELDS = (
+    "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
+    "settings", "customer", "order", "billing", "metadata",
+)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _is_short_text(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def is_webhook_url(value: Any) -> bool:
+    """An absolute http(s) URL with a host and, if given, a valid port."""
+    if not (isinstance(value, str) and len(value) <= 2048 and _URL_PATTERN.match(value)):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return False
+    return bool(parts.hostname) and value.isascii()
+
+
+def with_payment_id(url: str, payment_id: str) -> str:
+    """Sandbox rule: ``url`` with ``cko-payment-id={id}`` added to its query (any existing query kept)."""
+    parts = urlsplit(url)
+    query = "&".join(part for part in (parts.query, urlencode({"cko-payment-id": payment_id})) if part)
+    # Percent-encode what a Location header can't carry (controls, non-ASCII); escapes already there stay.
+    return quote(urlunsplit(parts._replace(query=query)), safe=":/?#[]@!$&'()*+,;=%~")
+
+
+def is_url(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 255 and bool(_URL_PATTERN.match(value))
+
+
+def setup_field_errors(body: dict) -> list[str]:
+    """Every validation code a create/update body earns, in the contract's order."""
+    codes: list[str] = []
+    check: Callable[[bool, str], None] = lambda ok, code: ok or codes.append(code)  # noqa: E731
+
+    amount = body.get("amount")
+    if amount is None:
+        codes.append("amount_required")
+    else:
+        check(is_int(amount) and 1 <= amount <= MAX_AMOUNT, "amount_invalid")
+    currency = body.get("currency")
+    if currency is None:
+        codes.append("currency_required")
+    else:
+        check(isinstance(currency, str) and bool(_CURRENCY_PATTERN.match(currency)), "currency_invalid")
+    channel = body.get("processing_channel_id")
+    if channel is not None:
+        check(isinstance(channel, str) and bool(_CHANNEL_PATTERN.match(channel)), "processing_channel_id_invalid")
+    payment_type = body.get("payment_type")
+    if payment_type is not None:
+        check(payment_type in PAYMENT_TYPES, "payment_type_invalid")
+    for name, limit in (("reference", 80), ("description", 100)):
+        if body.get(name) is not None:
+            check(_is_short_text(body[name], limit), f"{name}_invalid")
+
+    settings = body.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        codes.append("settings_invalid")
+    elif settings:
+        for name in ("success_url", "failure_url"):
+            if settings.get(name) is not None:
+                check(is_url(settings[name]), f"{name}_invalid")
+        if settings.get("capture") is not None:
+            check(isinstance(settings["capture"], bool), "settings_invalid")
+        excluded = settings.get("excluded_payment_methods")
+        if excluded is not None:
+            check(isinstance(excluded, list) and all(isinstance(m, str) for m in excluded), "settings_invalid")
+    codes.extend(_customer_errors(body.get("customer")))
+    for name in ("order", "billing", "metadata"):
+        if body.get(name) is not None:
+            check(isinstance(body[name], dict), f"{name}_invalid")
+    return list(dict.fromkeys(codes))
+
+
+def _customer_errors(customer: Any) -> list[str]:
+    if customer is None:
+        return []
+    if not isinstance(customer, dict):
+        return ["customer_invalid"]
+    codes = []
+    email = customer.get("email")
+    if email is not None:
+        address = email.get("address") if isinstance(email, dict) else None
+        if not (isinstance(address, str) and _EMAIL_PATTERN.match(address)):
+            codes.append("customer_email_invalid")
+        elif email.get("verified") is not None and not isinstance(email["verified"], bool):
+            codes.append("customer_email_invalid")
+    name_ok = customer.get("name") is None or _is_short_text(customer["name"], 100)
+    id_ok = customer.get("id") is None or (
+        isinstance(customer["id"], str) and bool(_CUSTOMER_ID_PATTERN.match(customer["id"]))
+    )
+    phone = customer.get("phone")
+    phone_ok = phone is None or (
+        isinstance(phone, dict)
+        and _is_short_text(phone.get("country_code"), 7)
+        and isinstance(phone.get("number"), str)
+        and 6 <= len(phone["number"]) <= 25
+    )
+    if not (name_ok and id_ok and phone_ok):
+        codes.append("customer_invalid")
+    return codes
+
+
+def octopus_readiness(fields: dict) -> tuple[str, list[str]]:
+    """Octopus's status and flags for a setup's fields.
+
+    Sandbox rule (Checkout.com does not publish the flag names): all applicable flags are
+    listed; the status is that of the first row of the contract's table that applies.
+    """
+    settings = fields.get("settings") or {}
+    rows = [
+        (fields.get("currency") != "HKD", "unavailable", "currency_not_supported"),
+        ("octopus" in (settings.get("excluded_payment_methods") or ()), "unavailable", "payment_method_excluded"),
+        (fields.get("amount", 0) % 10 != 0, "invalid", "amount_must_end_in_zero"),
+        (not settings.get("success_url"), "action_required", "success_url_required"),
+        (not settings.get("failure_url"), "action_required", "failure_url_required"),
+    ]
+    applicable = [(status, flag) for applies, status, flag in rows if applies]
+    if not applicable:
+        return "ready", []
+    return applicable[0][0], [flag for _, flag in applicable]
