@@ -176,10 +176,11 @@ def wait_for_payment(
     notebook cannot see the Octopus App: it returns the final state instead of redrawing a cell.
 
     Progress: ``progress(payment, elapsed_seconds)`` is called after every poll, for widgets or
-    logs. Without it, a line goes to stderr only when stderr is a terminal; in Jupyter stderr is
-    not a terminal, so nothing is printed. That is deliberate: nbval compares stdout/stderr and
-    cannot handle ``clear_output`` or display updates, so a notebook cell's output must not
-    depend on how many polls it took.
+    logs. Without it: in a terminal, one line on stderr, redrawn with ``\r``; in a Jupyter kernel,
+    one small widget, shown once when waiting begins and then updated through its own state. Never
+    ``clear_output`` or a display update: nbval cannot compare those, while it ignores widget
+    state, so a cell's stored output does not depend on how many polls it took. Nothing is shown
+    when the payment is already settled at the first poll.
 
     >>> wait_for_payment(client, payment["id"], timeout=60)["status"]  # doctest: +SKIP
     'Captured'
@@ -190,7 +191,7 @@ def wait_for_payment(
     """
     if timeout < 0 or interval <= 0:
         raise ValueError("timeout must be >= 0 and interval > 0 (seconds).")
-    report = progress if progress is not None else _terminal_progress(payment_id)
+    report = progress if progress is not None else (_terminal_progress(payment_id) or _kernel_progress(payment_id))
     started = time.monotonic()
     polls = 0
     while True:
@@ -236,6 +237,36 @@ def _terminal_progress(payment_id: str) -> Callable[[ApiResult, float], None] | 
         done = payment["status"] in TERMINAL_STATUSES
         stream.write(f"\rwaiting for {payment_id}: {payment['status']} ({elapsed:.1f} s)" + ("\n" if done else ""))
         stream.flush()
+
+    return report
+
+
+def _kernel_progress(payment_id: str) -> Callable[[ApiResult, float], None] | None:
+    """A progress widget when running in a Jupyter kernel; None elsewhere.
+
+    The widget is displayed once, with text that does not depend on timing, and later polls only
+    change its ``value`` (a widget state message, which nbval ignores), so executed notebooks
+    reproduce however long the wait took.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    label = None
+
+    def report(payment: ApiResult, elapsed: float) -> None:
+        nonlocal label
+        import ipywidgets
+        from IPython.display import display
+
+        status = payment["status"]
+        if label is None:
+            label = ipywidgets.HTML(value=html.escape(f"waiting for {payment_id}: {status}"))
+            display(label)
+        elif status in TERMINAL_STATUSES:
+            label.value = html.escape(f"{payment_id}: {status} after {elapsed:.1f} s")
+        else:
+            label.value = html.escape(f"waiting for {payment_id}: {status} ({elapsed:.1f} s)")
 
     return report
 

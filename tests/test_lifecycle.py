@@ -158,3 +158,23 @@ def test_wait_for_payment_reports_on_stderr_only_in_a_terminal(client, monkeypat
     with pytest.raises(octopus_nb.WaitTimeoutError):
         octopus_nb.wait_for_payment(client, payment["id"], timeout=0.03, interval=0.01)
     assert f"\rwaiting for {payment['id']}: Pending (" in terminal.getvalue()
+
+
+def test_in_a_kernel_progress_is_one_widget_displayed_once(client, sandbox, monkeypatch, capsys):
+    import threading
+    from types import SimpleNamespace
+
+    import IPython
+    import IPython.display
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: SimpleNamespace(kernel=object()))  # as in Jupyter
+    payment = pending_payment(client)
+    approve = threading.Timer(0.2, sandbox.state.approve_payment, args=(payment["id"],))
+    approve.start()
+    try:
+        final = octopus_nb.wait_for_payment(client, payment["id"], timeout=5, interval=0.05)
+    finally:
+        approve.join()
+    assert final["status"] == "Captured"
+    shown = capsys.readouterr().out  # outside a kernel, display() prints the widget's repr
+    assert shown.count("HTML(") == 1 and f"waiting for {payment['id']}: Pending" in shown
