@@ -25,7 +25,7 @@ test-notebooks: $(VENV)/.installed
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then $(PY) -m pytest -q $(NBVAL) notebooks/; else echo "no notebooks yet"; fi
 
 test-browser: $(VENV)/.installed
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+	@command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(PY) -m pytest -q -m browser
 
 # Re-execute every notebook in place against the seeded embedded sandbox (after a deliberate change).
@@ -33,7 +33,7 @@ notebooks: $(VENV)/.installed
 	$(PY) -m octopus_nb.notebooks
 
 bench: $(VENV)/.installed
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@command -v wrk >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) -m bench
 
 clean:
