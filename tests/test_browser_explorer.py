@@ -68,6 +68,10 @@ def lab(tmp_path_factory):
     settings = base / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps(NOTIFICATION_SETTINGS))
+    # Render every cell, not only those in view (JupyterLab 4 windowing), so selectors find them.
+    tracker = base / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     for name in ("workspaces", "runtime", "config"):
         (base / name).mkdir()
     port = _free_port()
@@ -199,3 +203,21 @@ def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, pa
     _shot(history, "06-history.png")
     page.screenshot(path=str(ARTIFACTS / "07-page.png"), full_page=True)
     assert time.monotonic() - started < 60
+
+
+def test_a_committed_notebook_opens_cleanly_before_anything_runs(lab, page):
+    """What a Binder visitor sees first: the stored outputs, and each widget as its text form.
+
+    The notebook is untrusted when freshly opened, so JupyterLab shows a widget output's safe
+    ``text/plain`` (our deterministic repr) rather than the widget, until the cells run. No saved
+    widget state is needed for that, which is why ``make notebooks`` drops it.
+    """
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab}/lab/tree/02-readiness.ipynb?token={TOKEN}&reset")
+    form = page.get_by_text("<PaymentForm set_", exact=False).first
+    expect(form).to_be_attached(timeout=STEP_TIMEOUT_MS)
+    form.scroll_into_view_if_needed()
+    _shot(page, "08-opened-before-running.png")
+    assert page.get_by_text("Error displaying widget").count() == 0
+    assert page.locator(".jp-OutputArea-output").count() >= 10  # the stored outputs are all there
