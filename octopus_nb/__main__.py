@@ -12,8 +12,6 @@ import argparse
 import sys
 from typing import Sequence
 
-SUCCESS_URL = "https://example.com/payments/success"
-FAILURE_URL = "https://example.com/payments/failure"
 HISTORY_COLUMNS = ["time", "method", "path", "status", "attempts", "latency"]
 
 
@@ -22,7 +20,7 @@ def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 
     import pandas as pd
 
     import octopus_nb
-    from octopus_nb.readiness import readiness_frame
+    from octopus_nb.readiness import EXAMPLE_SETUP, readiness_frame
 
     out = out or sys.stdout
 
@@ -33,10 +31,7 @@ def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 
         say(f"octopus-nb demo: one Octopus payment on the embedded sandbox ({client.base_url}, seed {seed})", "")
 
         say("1. Create a payment setup (POST /payments/setups)")
-        setup = octopus_nb.create_payment_setup(
-            client, amount=1000, currency="HKD", success_url=SUCCESS_URL, failure_url=FAILURE_URL,
-            description="Octopus payment", reference="ORD-5023-4E89",
-        )
+        setup = octopus_nb.create_payment_setup(client, **EXAMPLE_SETUP, reference="ORD-5023-4E89")
         octopus = setup["payment_methods"]["octopus"]
         say(f"   setup {setup['id']}: HK${setup['amount'] / 100:.2f} ({setup['amount']} {setup['currency']} minor units)",
             f"   readiness: octopus is {octopus['status']}", "")

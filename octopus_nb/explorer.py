@@ -39,7 +39,7 @@ from .client import ApiResult, ApiResultList, Client
 from .diagram import STATES, flow_diagram_svg
 from .errors import FIXES, CheckoutApiError, OctopusError, fix_for
 from .lifecycle import CUSTOMER_ACTIONS, RedirectTargets, redirect_targets, simulate_customer
-from .readiness import FIELD_LABELS, FLAG_MEANINGS, FORM_FIELDS, STATUS_MEANINGS, field_problems, readiness_frame
+from .readiness import EXAMPLE_SETUP, FIELD_LABELS, FLAG_MEANINGS, FORM_FIELDS, STATUS_MEANINGS, field_problems, readiness_frame
 from .steps import (
     confirm_payment_setup,
     create_payment_setup,
@@ -54,14 +54,7 @@ from .steps import (
 #: The stepper's steps, in order (``explorer.step`` is one of them).
 STEPS = ("create", "readiness", "confirm", "redirect", "customer", "outcome")
 #: The seed page's example values: the form starts with them (``new_payment()`` clears it).
-EXAMPLE = {
-    "amount": 1000,
-    "currency": "HKD",
-    "success_url": "https://example.com/payments/success",
-    "failure_url": "https://example.com/payments/failure",
-    "description": "Octopus payment",
-    "reference": "",
-}
+EXAMPLE = {**EXAMPLE_SETUP, "reference": ""}
 #: Columns of :meth:`FlowExplorer.history_frame` (no latency: it differs run to run).
 HISTORY_COLUMNS = ["time", "method", "path", "status", "request_id", "error_codes"]
 #: How many exchanges the history panel shows (all are in ``client.history``).
@@ -75,8 +68,8 @@ _STEP_LABELS = ("1 Create", "2 Readiness", "3 Confirm", "4 Redirect", "5 Custome
 _PLACEHOLDERS = {
     "amount": "1000 (= HK$10.00; must end in 0)",
     "currency": "HKD",
-    "success_url": "https://example.com/payments/success",
-    "failure_url": "https://example.com/payments/failure",
+    "success_url": EXAMPLE_SETUP["success_url"],
+    "failure_url": EXAMPLE_SETUP["failure_url"],
     "description": "Octopus payment (optional)",
     "reference": "ORD-5023-4E89 (optional)",
 }

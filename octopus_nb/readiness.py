@@ -53,6 +53,14 @@ FIELD_OF = {
 
 #: The fields a setup form edits, in display order.
 FORM_FIELDS = ("amount", "currency", "success_url", "failure_url", "description", "reference")
+#: The seed page's example setup: what the forms, the explorer and the demo start from.
+EXAMPLE_SETUP = {
+    "amount": 1000,
+    "currency": "HKD",
+    "success_url": "https://example.com/payments/success",
+    "failure_url": "https://example.com/payments/failure",
+    "description": "Octopus payment",
+}
 #: How forms (``widgets.PaymentForm``, the explorer) label those fields.
 FIELD_LABELS = {
     "amount": "Amount (minor units)",

@@ -25,12 +25,12 @@ import ipywidgets as widgets
 from .client import ApiResult, Client
 from .errors import CheckoutApiError, OctopusError, fix_for
 from .lifecycle import TERMINAL_STATUSES, redirect_targets, simulate_customer
-from .readiness import FIELD_LABELS, FORM_FIELDS, field_problems, problems_by_field, readiness_frame
+from .readiness import EXAMPLE_SETUP, FIELD_LABELS, FORM_FIELDS, field_problems, problems_by_field, readiness_frame
 from .steps import confirm_payment_setup, create_payment_setup, get_payment_setup, update_payment_setup, writable_fields
 
 #: The seed page's example URLs, used as the form's defaults.
-DEFAULT_SUCCESS_URL = "https://example.com/payments/success"
-DEFAULT_FAILURE_URL = "https://example.com/payments/failure"
+DEFAULT_SUCCESS_URL = EXAMPLE_SETUP["success_url"]
+DEFAULT_FAILURE_URL = EXAMPLE_SETUP["failure_url"]
 #: History columns the form shows (latency is left out: it differs run to run).
 HISTORY_COLUMNS = ["time", "method", "path", "status", "attempts", "error_codes"]
 
