@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from ._shared.contract import CUSTOMER_ACTIONS, TERMINAL_STATUSES
 from .client import ApiResult, Client
 from .errors import NotASandboxError, WaitTimeoutError
 from .steps import _segment, get_payment
@@ -26,12 +27,6 @@ from .steps import _segment, get_payment
 #: Android ``octopus_uri`` shape; it is an assumption, not a documented Checkout.com value —
 #: confirm the real scheme with Octopus/Checkout.com and pass ``ios_template=``.
 IOS_URL_TEMPLATE = "octopus://payment?token={token}"
-
-#: The customer's choices in :func:`simulate_customer` (the sandbox's control routes).
-CUSTOMER_ACTIONS = ("approve", "decline", "expire")
-
-#: Statuses after which nothing more happens without the merchant acting (a refund).
-TERMINAL_STATUSES = frozenset({"Captured", "Declined", "Expired", "Refunded", "Partially Refunded", "Canceled"})
 
 #: Environments that are Checkout.com itself, where no ``/_sandbox/`` route exists.
 _CHECKOUT_ENVIRONMENTS = ("sandbox", "production")

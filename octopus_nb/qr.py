@@ -1,41 +1,12 @@
-"""QR codes for Octopus payment URIs: PNG bytes, and a display object for notebooks.
+"""QR codes for Octopus payments: a display object for notebooks and terminals.
 
-One generator serves the sandbox landing page and the toolkit, so the customer's page and the notebook
-show the same picture for the same ``octopus_uri``.
+The PNG itself comes from the shared leaf's :func:`qr_png`, the generator the sandbox's landing
+page uses too, so the customer's page and the notebook show the same picture.
 """
 
+from ._shared.qrimage import qr_png
+from .lifecycle import processing_of
 
-def qr_png(data: str) -> bytes:
-    """Return a QR code encoding ``data`` as PNG bytes.
-
-    Pure and deterministic (fixed box size, border and error correction M, smallest fitting version), so
-    the same URI gives byte-identical PNGs and executed notebooks stay reproducible. ``qrcode`` is imported
-    here, not at module level, so importing ``octopus_nb`` stays cheap.
-
-    >>> qr_png("octopus://pay?ref=1")[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
-    True
-    """
-    import io
-
-    import qrcode
-    import qrcode.constants
-    from qrcode.image.pil import PilImage
-
-    code = qrcode.QRCode(
-        version=None,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-        box_size=8,
-        border=4,
-        image_factory=PilImage,
-    )
-    code.add_data(data)
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    code.make_image().save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-# --- qr_code(): the display object for notebooks and terminals (toolkit side) ----------------
 
 
 def qr_code(payment_or_url):
@@ -56,8 +27,6 @@ def qr_code(payment_or_url):
     if isinstance(payment_or_url, str):
         data = payment_or_url
     elif isinstance(payment_or_url, Mapping):
-        from .lifecycle import processing_of  # not at the top: lifecycle is the toolkit, qr_png is shared
-
         data = processing_of(payment_or_url)["octopus_uri"]
     else:
         android = getattr(payment_or_url, "android", None)  # a RedirectTargets

@@ -11,9 +11,9 @@ sandbox's (see CONTRACT.md §3), and the fixes come from :data:`octopus_nb.error
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
+from ._shared.contract import CURRENCY_PATTERN, TEXT_LIMITS, is_url
 from .errors import fix_for
 
 #: Readiness statuses (newest SDKs' enum) → what they mean for the merchant.
@@ -71,8 +71,6 @@ FIELD_LABELS = {
     "reference": "Reference",
 }
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$")  # as the sandbox checks it
 
 
 def readiness_frame(setup: Mapping[str, Any]):
@@ -120,7 +118,7 @@ def field_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
     currency = values.get("currency") or ""
     if not currency:
         problems["currency"].append("currency_required")
-    elif not _CURRENCY.match(currency):
+    elif not CURRENCY_PATTERN.match(currency):
         problems["currency"].append("currency_invalid")
     elif currency != "HKD":
         problems["currency"].append("currency_not_supported")
@@ -128,9 +126,9 @@ def field_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
         url = values.get(name) or ""
         if not url:
             problems[name].append(f"{name}_required")
-        elif len(url) > 255 or not _URL.match(url):
+        elif not is_url(url):
             problems[name].append(f"{name}_invalid")
-    for name, limit in (("description", 100), ("reference", 80)):
+    for name, limit in TEXT_LIMITS.items():
         if len(values.get(name) or "") > limit:
             problems[name].append(f"{name}_invalid")
     return problems

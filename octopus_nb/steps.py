@@ -9,13 +9,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import quote
 
+from ._shared.contract import WRITABLE_FIELDS
 from .client import ApiResult, ApiResultList, Client
 
-#: The request fields a setup keeps, in the order the API documents them.
-WRITABLE_FIELDS = (
-    "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
-    "settings", "customer", "order", "billing", "metadata",
-)
 
 
 def _segment(resource_id: str) -> str:

@@ -11,8 +11,6 @@ is at least once). :func:`configure_webhooks` points the octopus_nb sandbox at i
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -20,47 +18,18 @@ import time
 from typing import Any, Mapping
 
 from .client import ApiResult, ApiResultList, Client
-from ._serving import ServerThread
+from ._shared.contract import SIGNATURE_HEADER
+from ._shared.serving import ServerThread
+from ._shared.signing import sign, verify_signature
 from .errors import SignatureError, WaitTimeoutError
 from .lifecycle import _require_sandbox
 
-#: the request header carrying the signature
-SIGNATURE_HEADER = "Cko-Signature"
 #: a webhook body is a few hundred bytes; anything far larger is not Checkout.com
 MAX_BODY_BYTES = 256 * 1024
 #: columns of :meth:`WebhookReceiver.to_frame`, in order
 FRAME_COLUMNS = ("received", "event_id", "type", "payment_id", "action_id", "amount", "status", "created_on")
 
 _log = logging.getLogger("octopus_nb.webhooks")
-
-
-def _key_bytes(key: str | bytes) -> bytes:
-    return key if isinstance(key, bytes) else key.encode("utf-8")
-
-
-def sign(raw_body: bytes, key: str | bytes) -> str:
-    """The ``Cko-Signature`` for a body: lowercase hex HMAC-SHA256 of the raw bytes under ``key``.
-
-    >>> sign(b'{"id":"evt_1"}', "whsec")  # doctest: +ELLIPSIS
-    '...'
-    """
-    return hmac.new(_key_bytes(key), raw_body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(raw_body: bytes, signature: str | None, key: str | bytes) -> bool:
-    """True when ``signature`` is the HMAC-SHA256 of ``raw_body`` under ``key``; constant-time.
-
-    Pass the body exactly as received (bytes): parsing and re-serialising JSON changes it.
-    Hex case is ignored; a missing or non-text signature is simply False.
-
-    >>> verify_signature(body, request.headers["Cko-Signature"], key)  # doctest: +SKIP
-    True
-    """
-    if not isinstance(signature, str) or not isinstance(raw_body, (bytes, bytearray)):
-        return False
-    expected = sign(bytes(raw_body), key).encode("ascii")
-    # Bytes, not str: compare_digest refuses non-ASCII str, and a forged header may contain any.
-    return hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "surrogateescape"))
 
 
 def verify_event(raw_body: bytes, signature: str | None, key: str | bytes) -> dict:
@@ -137,7 +106,7 @@ class WebhookReceiver:
             raise ValueError(
                 "A signature key is needed to verify deliveries (any non-empty string you also give the sender)."
             )
-        self._signature_key = _key_bytes(signature_key)  # never shown: not in repr, url or events
+        self._signature_key = signature_key if isinstance(signature_key, bytes) else signature_key.encode("utf-8")  # never shown: not in repr, url or events
         self.host = host
         self.port = port
         self.path = "/" + path.lstrip("/")

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import tornado.web
 from tornado.httputil import format_timestamp
 
-from .. import qr
+from .._shared.qrimage import qr_png
 from . import models
 from .models import SandboxError
 
@@ -390,7 +390,7 @@ class LandingPageHandler(ApiHandler):
         escaped = {name: html.escape(str(value)) for name, value in page.items()}
         escaped["reference"] = html.escape(page["reference"] or "—")
         escaped["amount"] = html.escape(format_amount(page["amount"], page["currency"]))
-        escaped["png"] = base64.b64encode(qr.qr_png(page["octopus_uri"])).decode("ascii")
+        escaped["png"] = base64.b64encode(qr_png(page["octopus_uri"])).decode("ascii")
         for action in ("approve", "decline"):
             escaped[action] = html.escape("?" + urlencode({"token": token, "action": action}))
         self.send_page(200, "Pay with Octopus", _PAYMENT_BODY.format(**escaped))

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from .._shared.contract import API_VERSION  # noqa: F401 - re-exported for handlers
+from .._shared.signing import sign
 from .validation import (  # noqa: F401 - MAX_AMOUNT, PAYMENT_TYPES: the model's vocabulary, re-exported
     MAX_AMOUNT,
     PAYMENT_TYPES,
@@ -45,7 +47,6 @@ PAYMENT_EXPIRY = timedelta(minutes=15)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 #: The only payment method enabled on the sandbox account.
 ENABLED_METHODS = ("octopus",)
-API_VERSION = "1.0"
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 SECRET_KEY_PATTERN = re.compile(r"^sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]$")
@@ -645,7 +646,7 @@ class SandboxState:
         if self.webhook_url is None or self._webhook_signature_key is None:
             return
         body = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        signature = hmac.new(self._webhook_signature_key.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        signature = sign(body, self._webhook_signature_key)
         headers = {"Content-Type": "application/json", "Cko-Signature": signature}
         self._outbox.append(WebhookDelivery(event.id, event.type, self.webhook_url, body, headers, event.created_on))
         self.wake_webhooks()

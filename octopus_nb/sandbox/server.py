@@ -12,7 +12,7 @@ from typing import Sequence
 
 import tornado.httpclient
 
-from .._serving import ServerThread
+from .._shared.serving import ServerThread
 from .handlers import MAX_BODY_BYTES, ROUTES, NotFoundHandler, SandboxApplication
 from .models import SandboxState
 

@@ -10,21 +10,19 @@ import re
 from typing import Any, Callable
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
+from .._shared.contract import (  # noqa: F401 - WRITABLE_FIELDS: the model's vocabulary, re-exported
+    CURRENCY_PATTERN,
+    MAX_AMOUNT,
+    PAYMENT_TYPES,
+    TEXT_LIMITS,
+    URL_PATTERN,
+    WRITABLE_FIELDS,
+    is_url,
+)
+
 _CHANNEL_PATTERN = re.compile(r"^pc_[a-z2-7]{26}$")
 _CUSTOMER_ID_PATTERN = re.compile(r"^cus_[a-z2-7]{26}$")
-_CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 _EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
-#: an absolute http(s) URL: no whitespace and no control characters (they would end up in a Location header)
-_URL_PATTERN = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$")
-PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")
-MAX_AMOUNT = 9_999_999_999
-
-
-#: Request fields a setup keeps (unknown top-level fields are ignored, as the real API does).
-WRITABLE_FIELDS = (
-    "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
-    "settings", "customer", "order", "billing", "metadata",
-)
 
 
 def is_int(value: Any) -> bool:
@@ -41,7 +39,7 @@ def _is_short_text(value: Any, limit: int) -> bool:
 
 def is_webhook_url(value: Any) -> bool:
     """An absolute http(s) URL with a host and, if given, a valid port."""
-    if not (isinstance(value, str) and len(value) <= 2048 and _URL_PATTERN.match(value)):
+    if not (isinstance(value, str) and len(value) <= 2048 and URL_PATTERN.match(value)):
         return False
     try:
         parts = urlsplit(value)
@@ -59,10 +57,6 @@ def with_payment_id(url: str, payment_id: str) -> str:
     return quote(urlunsplit(parts._replace(query=query)), safe=":/?#[]@!$&'()*+,;=%~")
 
 
-def is_url(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 255 and bool(_URL_PATTERN.match(value))
-
-
 def setup_field_errors(body: dict) -> list[str]:
     """Every validation code a create/update body earns, in the contract's order."""
     codes: list[str] = []
@@ -77,14 +71,14 @@ def setup_field_errors(body: dict) -> list[str]:
     if currency is None:
         codes.append("currency_required")
     else:
-        check(isinstance(currency, str) and bool(_CURRENCY_PATTERN.match(currency)), "currency_invalid")
+        check(isinstance(currency, str) and bool(CURRENCY_PATTERN.match(currency)), "currency_invalid")
     channel = body.get("processing_channel_id")
     if channel is not None:
         check(isinstance(channel, str) and bool(_CHANNEL_PATTERN.match(channel)), "processing_channel_id_invalid")
     payment_type = body.get("payment_type")
     if payment_type is not None:
         check(payment_type in PAYMENT_TYPES, "payment_type_invalid")
-    for name, limit in (("reference", 80), ("description", 100)):
+    for name, limit in TEXT_LIMITS.items():
         if body.get(name) is not None:
             check(_is_short_text(body[name], limit), f"{name}_invalid")
 
