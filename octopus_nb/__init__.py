@@ -29,7 +29,8 @@ from .errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from .lifecycle import RedirectTargets, advance_clock, inject_faults, redirect_targets, simulate_customer, wait_for_payment
+from .control import advance_clock, configure_webhooks, flush_webhooks, inject_faults, simulate_customer, webhook_deliveries
+from .lifecycle import RedirectTargets, payment_of, redirect_targets, wait_for_payment
 from .qr import QrCode, qr_code
 from .steps import (
     confirm_payment_setup,
@@ -41,7 +42,8 @@ from .steps import (
     update_payment_setup,
     writable_fields,
 )
-from .webhooks import WebhookReceiver, configure_webhooks, flush_webhooks, verify_signature, webhook_deliveries
+from .receiver import WebhookReceiver
+from .webhooks import verify_signature
 
 __version__ = "0.1.0"
 
@@ -54,7 +56,7 @@ __all__ = [
     # lifecycle: redirect, play the customer, wait; QR codes; webhooks
     "NotASandboxError", "QrCode", "RedirectTargets", "WaitTimeoutError", "WebhookReceiver",
     "configure_webhooks", "flush_webhooks", "qr_code", "redirect_targets", "simulate_customer", "verify_signature",
-    "wait_for_payment", "webhook_deliveries",
+    "payment_of", "wait_for_payment", "webhook_deliveries",
     # the sandbox's clock and faults (sandbox rules)
     "advance_clock", "inject_faults",
 ]

@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -49,6 +50,15 @@ def default_retry() -> Retry:
         raise_on_status=False,
         respect_retry_after_header=True,
     )
+
+
+#: Environments that are Checkout.com itself, where no ``/_sandbox/`` route exists.
+CHECKOUT_ENVIRONMENTS = ("sandbox", "production")
+
+
+def path_segment(resource_id: str) -> str:
+    """``resource_id`` as one URL path segment, whatever it contains ("../", "?", NUL): it can't reach another route."""
+    return quote(str(resource_id), safe="")
 
 
 def mask_key(secret_key: str) -> str:
@@ -113,6 +123,11 @@ class Client:
         adapter = HTTPAdapter(max_retries=retry if retry is not None else default_retry())
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+
+    @property
+    def is_checkout(self) -> bool:
+        """True when this client talks to Checkout.com itself (its sandbox or production)."""
+        return self.environment in CHECKOUT_ENVIRONMENTS
 
     def new_idempotency_key(self) -> str:
         if self._key_random is None:

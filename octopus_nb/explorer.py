@@ -38,7 +38,9 @@ import ipywidgets as widgets
 from .client import ApiResult, ApiResultList, Client
 from .diagram import STATES, flow_diagram_svg
 from .errors import FIXES, CheckoutApiError, OctopusError, fix_for
-from .lifecycle import CUSTOMER_ACTIONS, RedirectTargets, redirect_targets, simulate_customer
+from ._shared.contract import CUSTOMER_ACTIONS
+from .control import simulate_customer
+from .lifecycle import RedirectTargets, redirect_targets
 from .readiness import EXAMPLE_SETUP, FIELD_LABELS, FLAG_MEANINGS, FORM_FIELDS, STATUS_MEANINGS, field_problems, readiness_frame
 from .steps import (
     confirm_payment_setup,
@@ -141,7 +143,7 @@ class FlowExplorer:
     """Explore the Octopus flow step by step, by clicking or from code; see the module docstring.
 
     ``client`` defaults to ``octopus_nb.connect(seed=7)`` (the embedded sandbox). With the
-    embedded or a self-hosted sandbox, a :class:`~octopus_nb.webhooks.WebhookReceiver` is started
+    embedded or a self-hosted sandbox, a :class:`~octopus_nb.receiver.WebhookReceiver` is started
     on loopback and the sandbox is told to deliver to it (``webhooks=False`` skips that); against
     Checkout.com nothing is configured and the customer buttons are disabled, because there the
     customer acts in the Octopus App.
@@ -298,7 +300,7 @@ class FlowExplorer:
     def act(self, action: str) -> ApiResult:
         """Play the customer: ``"approve"``, ``"decline"`` or ``"expire"`` (the customer step's buttons).
 
-        Sandbox only (:func:`octopus_nb.lifecycle.simulate_customer`); on Checkout.com the customer
+        Sandbox only (:func:`octopus_nb.control.simulate_customer`); on Checkout.com the customer
         acts in the Octopus App and this raises ``NotASandboxError``. Returns the payment after
         the action, and moves to the outcome step (its actions fetched too).
         """
@@ -561,7 +563,8 @@ class FlowExplorer:
                 "a receiver on this machine's loopback can't get them, so none are shown here."
             )
             return
-        from .webhooks import WebhookReceiver, configure_webhooks
+        from .control import configure_webhooks
+        from .receiver import WebhookReceiver
 
         # The client's key generator: seeded in the embedded sandbox (so a notebook's history
         # repeats), a UUID4 otherwise. It signs deliveries to a loopback-only receiver.

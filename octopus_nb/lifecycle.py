@@ -2,8 +2,6 @@
 
 - :func:`redirect_targets`: where to send the customer — desktop, Android or iOS (the seed page's
   three ways).
-- :func:`simulate_customer`: act as the customer (approve, decline, let it lapse). Embedded or
-  self-hosted sandbox only: on Checkout.com the customer acts in the Octopus App.
 - :func:`wait_for_payment`: poll ``GET /payments/{id}`` until the payment is settled.
 
 Everything goes through :meth:`Client.request`, so each call shows in ``client.history``.
@@ -17,10 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ._shared.contract import CUSTOMER_ACTIONS, TERMINAL_STATUSES
+from ._shared.contract import TERMINAL_STATUSES
 from .client import ApiResult, Client
-from .errors import NotASandboxError, WaitTimeoutError
-from .steps import _segment, get_payment
+from .errors import WaitTimeoutError
+from .steps import get_payment
 
 #: iOS: Checkout.com says only "use ``processing.token`` to construct a URL using a custom URL
 #: scheme to invoke the Octopus App" and does NOT publish the scheme. This default mirrors the
@@ -28,8 +26,13 @@ from .steps import _segment, get_payment
 #: confirm the real scheme with Octopus/Checkout.com and pass ``ios_template=``.
 IOS_URL_TEMPLATE = "octopus://payment?token={token}"
 
-#: Environments that are Checkout.com itself, where no ``/_sandbox/`` route exists.
-_CHECKOUT_ENVIRONMENTS = ("sandbox", "production")
+
+#: The seed page's three ways to reach the Octopus App: (attribute, device, how to use the target).
+DEVICES = (
+    ("desktop", "Desktop browser", "redirect to the landing page; the customer scans its QR code"),
+    ("android", "Android app", "pass to the Octopus App"),
+    ("ios", "iOS app", "open this URL (custom scheme: an assumption, see IOS_URL_TEMPLATE)"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,16 +62,15 @@ class RedirectTargets:
             f"    ios={self.ios!r})"
         )
 
+    def rows(self) -> list[tuple[str, str, str]]:
+        """``(device, how, target)`` for desktop, Android and iOS: the one table every view shows."""
+        return [(device, how, getattr(self, name)) for name, device, how in DEVICES]
+
     def _repr_html_(self) -> str:
-        rows = (
-            ("Desktop browser", "redirect to the landing page; the customer scans its QR code", self.desktop),
-            ("Android app", "pass to the Octopus App", self.android),
-            ("iOS app", "open this URL (custom scheme: an assumption, see IOS_URL_TEMPLATE)", self.ios),
-        )
         body = "".join(
             f"<tr><th>{html.escape(device)}</th><td><code>{html.escape(url)}</code></td>"
             f"<td>{html.escape(how)}</td></tr>"
-            for device, how, url in rows
+            for device, how, url in self.rows()
         )
         return (
             f"<table><caption>Redirect targets for {html.escape(self.payment_id)}</caption>"
@@ -92,7 +94,7 @@ def redirect_targets(payment: Mapping[str, Any], *, ios_template: str = IOS_URL_
     processing = processing_of(payment)
     token = processing["token"]
     return RedirectTargets(
-        payment_id=str(_payment_of(payment).get("id", "")),
+        payment_id=str(payment_of(payment).get("id", "")),
         desktop=processing["landing_url"],
         android=processing["octopus_uri"],
         ios=ios_template.format(token=token),
@@ -106,7 +108,7 @@ def processing_of(payment: Mapping[str, Any]) -> Mapping[str, Any]:
     Raises:
         ValueError: there is none, with what to do instead.
     """
-    processing = _payment_of(payment).get("processing")
+    processing = payment_of(payment).get("processing")
     if not isinstance(processing, Mapping) or not all(
         isinstance(processing.get(key), str) for key in ("landing_url", "octopus_uri", "token")
     ):
@@ -122,40 +124,14 @@ def processing_of(payment: Mapping[str, Any]) -> Mapping[str, Any]:
     return processing
 
 
-def _payment_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
-    # A setup carries its newest payment under latest_payment (newest SDKs); a payment is itself.
+def payment_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The payment inside an answer: a setup's ``latest_payment`` (newest SDKs), else the document itself.
+
+    >>> payment_of({"id": "ps_1", "latest_payment": {"id": "pay_1"}})["id"]
+    'pay_1'
+    """
     latest = document.get("latest_payment")
     return latest if isinstance(latest, Mapping) else document
-
-
-def _require_sandbox(client: Client, what: str) -> None:
-    """Refuse, before any request, to call a ``/_sandbox/`` route on Checkout.com itself."""
-    if client.environment in _CHECKOUT_ENVIRONMENTS:
-        raise NotASandboxError(
-            f"{what} needs the octopus_nb sandbox, but this client talks to Checkout.com "
-            f"{client.environment} ({client.base_url}). There the customer acts in the Octopus App "
-            "(scan the landing page's QR code); to play the customer, use octopus_nb.connect()."
-        )
-
-
-def simulate_customer(client: Client, payment_id: str, action: str) -> ApiResult:
-    """Act as the customer on a pending payment: ``"approve"``, ``"decline"`` or ``"expire"``.
-
-    Sandbox only (``POST /_sandbox/payments/{id}/{action}``): on Checkout.com the customer acts in
-    the Octopus App. Returns the payment after the action (``Captured``, ``Declined``, ``Expired``).
-
-    >>> simulate_customer(client, payment["id"], "approve")["status"]  # doctest: +SKIP
-    'Captured'
-
-    Raises:
-        ValueError: ``action`` is not one of :data:`CUSTOMER_ACTIONS`.
-        NotASandboxError: the client points at Checkout.com (checked before any request).
-        ConflictError: the payment is no longer Pending (409 ``payment_not_pending``).
-    """
-    if action not in CUSTOMER_ACTIONS:
-        raise ValueError(f"Unknown customer action {action!r}: use one of {', '.join(map(repr, CUSTOMER_ACTIONS))}.")
-    _require_sandbox(client, "simulate_customer()")
-    return client.request("POST", f"/_sandbox/payments/{_segment(payment_id)}/{action}")
 
 
 def wait_for_payment(
@@ -208,7 +184,7 @@ def wait_for_payment(
 def _hint(client: Client, payment: Mapping[str, Any]) -> str:
     if payment.get("status") != "Pending":
         return "Wait longer, or check get_payment_actions()."
-    if client.environment in _CHECKOUT_ENVIRONMENTS:
+    if client.is_checkout:
         return (
             "The customer has not acted yet: they scan the landing page's QR code and approve in the "
             f"Octopus App before expires_on ({payment.get('expires_on', 'unknown')}). "
@@ -264,41 +240,3 @@ def _kernel_progress(payment_id: str) -> Callable[[ApiResult, float], None] | No
             label.value = html.escape(f"waiting for {payment_id}: {status} ({elapsed:.1f} s)")
 
     return report
-
-
-# --- the sandbox's clock and fault injection (contract §6, sandbox rules) -----------------------
-
-
-def advance_clock(client: Client, seconds: float) -> ApiResult:
-    """Move the sandbox's clock on by ``seconds`` (``POST /_sandbox/clock``); returns ``{"now": ...}``.
-
-    Sandbox rule: pending payments past ``expires_on`` (15 minutes) expire, and webhook retries
-    that come due are delivered, without waiting in real time.
-
-    >>> advance_clock(client, 15 * 60 + 1)["now"]  # doctest: +SKIP
-    '2026-04-30T09:15:01.000Z'
-
-    Raises:
-        NotASandboxError: the client points at Checkout.com (checked before any request).
-    """
-    _require_sandbox(client, "advance_clock()")
-    return client.request("POST", "/_sandbox/clock", body={"advance_seconds": seconds})
-
-
-def inject_faults(client: Client, **faults: Any) -> ApiResult:
-    """Make the sandbox misbehave on API routes (``PUT /_sandbox/faults``); no arguments turns it off.
-
-    Sandbox rule: ``error_rate`` (0..1) answers ``status`` (500, 502, 503 or 429) before doing
-    anything; ``drop_rate`` (0..1) does the work, then closes the connection unanswered;
-    ``latency_ms`` delays every API request. Draws come from the seeded sandbox, so a notebook's
-    retries repeat exactly. ``/_sandbox/`` routes are never affected.
-
-    >>> inject_faults(client, error_rate=0.5, status=503)  # doctest: +SKIP
-    >>> inject_faults(client)                               # off again  # doctest: +SKIP
-
-    Raises:
-        NotASandboxError: the client points at Checkout.com (checked before any request).
-        ValidationError: an unknown fault or a value out of range (422 ``faults_invalid``).
-    """
-    _require_sandbox(client, "inject_faults()")
-    return client.request("PUT", "/_sandbox/faults", body=faults)

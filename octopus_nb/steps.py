@@ -7,16 +7,10 @@ the idempotency key, the history and the errors. They never print and never catc
 from __future__ import annotations
 
 from typing import Any, Mapping
-from urllib.parse import quote
 
 from ._shared.contract import WRITABLE_FIELDS
-from .client import ApiResult, ApiResultList, Client
+from .client import ApiResult, ApiResultList, Client, path_segment
 
-
-
-def _segment(resource_id: str) -> str:
-    # An id is one path segment, whatever it contains ("../", "?", NUL): it can't reach another route.
-    return quote(str(resource_id), safe="")
 
 
 def _setup_body(client: Client, fields: dict, success_url: str | None, failure_url: str | None) -> dict:
@@ -73,12 +67,12 @@ def update_payment_setup(
     ``update_payment_setup(client, setup["id"], **{**writable_fields(setup), "currency": "HKD"})``.
     """
     body = _setup_body(client, fields, success_url, failure_url)
-    return client.request("PUT", f"/payments/setups/{_segment(setup_id)}", body=body, idempotency_key=idempotency_key)
+    return client.request("PUT", f"/payments/setups/{path_segment(setup_id)}", body=body, idempotency_key=idempotency_key)
 
 
 def get_payment_setup(client: Client, setup_id: str) -> ApiResult:
     """Fetch a setup (``GET /payments/setups/{id}``) with its readiness recomputed."""
-    return client.request("GET", f"/payments/setups/{_segment(setup_id)}")
+    return client.request("GET", f"/payments/setups/{path_segment(setup_id)}")
 
 
 def confirm_payment_setup(
@@ -89,18 +83,18 @@ def confirm_payment_setup(
     The answer (202) is the payment, ``Pending``, with ``processing.landing_url``, ``octopus_uri``
     and ``token``: what step 3 redirects the customer with (see :func:`redirect_targets`).
     """
-    path = f"/payments/setups/{_segment(setup_id)}/confirm/{_segment(payment_method_name)}"
+    path = f"/payments/setups/{path_segment(setup_id)}/confirm/{path_segment(payment_method_name)}"
     return client.request("POST", path, idempotency_key=idempotency_key)
 
 
 def get_payment(client: Client, payment_id: str) -> ApiResult:
     """Fetch a payment (``GET /payments/{id}``): status, balances, links."""
-    return client.request("GET", f"/payments/{_segment(payment_id)}")
+    return client.request("GET", f"/payments/{path_segment(payment_id)}")
 
 
 def get_payment_actions(client: Client, payment_id: str) -> ApiResultList:
     """A payment's actions, newest first (``GET /payments/{id}/actions``): capture, refunds..."""
-    return client.request("GET", f"/payments/{_segment(payment_id)}/actions")
+    return client.request("GET", f"/payments/{path_segment(payment_id)}/actions")
 
 
 def refund_payment(
@@ -113,7 +107,7 @@ def refund_payment(
 ) -> ApiResult:
     """Refund a captured payment, all of it or ``amount`` (ending in 0) (``POST /payments/{id}/refunds``)."""
     body = {key: value for key, value in (("amount", amount), ("reference", reference)) if value is not None}
-    return client.request("POST", f"/payments/{_segment(payment_id)}/refunds", body=body, idempotency_key=idempotency_key)
+    return client.request("POST", f"/payments/{path_segment(payment_id)}/refunds", body=body, idempotency_key=idempotency_key)
 
 
 def writable_fields(setup: Mapping[str, Any]) -> dict:

@@ -1,36 +1,25 @@
-"""Webhooks: check a delivery's ``Cko-Signature``, and a small receiver to collect deliveries.
+"""Webhooks: check a delivery's ``Cko-Signature`` and read its event, in your own handler.
 
 Checkout.com signs each delivery with ``Cko-Signature``: the lowercase hex HMAC-SHA256 of the raw
 body, keyed with the webhook's signature key. Verify the *raw bytes* (re-serialised JSON differs)
 and compare in constant time, so timing does not reveal how much of a forged signature was right.
 
-:class:`WebhookReceiver` is a real HTTP server on loopback, in a background thread, for notebooks
-and tests: it verifies every delivery, answers 401 to bad signatures, and drops repeats (delivery
-is at least once). :func:`configure_webhooks` points the octopus_nb sandbox at it.
+For a ready-made server that collects deliveries, see :class:`octopus_nb.receiver.WebhookReceiver`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import threading
-import time
 from typing import Any, Mapping
 
-from .client import ApiResult, ApiResultList, Client
 from ._shared.contract import SIGNATURE_HEADER
-from ._shared.serving import ServerThread
 from ._shared.signing import sign, verify_signature
-from .errors import SignatureError, WaitTimeoutError
-from .lifecycle import _require_sandbox
+from .errors import SignatureError
 
-#: a webhook body is a few hundred bytes; anything far larger is not Checkout.com
-MAX_BODY_BYTES = 256 * 1024
-#: columns of :meth:`WebhookReceiver.to_frame`, in order
+__all__ = ["FRAME_COLUMNS", "SIGNATURE_HEADER", "event_row", "parse_event", "sign", "verify_event", "verify_signature"]
+
+#: columns of an events table (:meth:`WebhookReceiver.to_frame`), in order
 FRAME_COLUMNS = ("received", "event_id", "type", "payment_id", "action_id", "amount", "status", "created_on")
-
-_log = logging.getLogger("octopus_nb.webhooks")
-
 
 def verify_event(raw_body: bytes, signature: str | None, key: str | bytes) -> dict:
     """The event (parsed JSON) if the signature holds; for your own web framework's handler.
@@ -44,10 +33,19 @@ def verify_event(raw_body: bytes, signature: str | None, key: str | bytes) -> di
             f"{SIGNATURE_HEADER} does not match the body under this signature key: answer 401 and "
             "ignore it. Check that you verify the raw bytes and use the key set for this webhook."
         )
-    event = json.loads(raw_body)
-    if not isinstance(event, dict):
-        raise ValueError("A webhook body is a JSON object (an event envelope).")
+    event = parse_event(raw_body)
+    if event is None:
+        raise ValueError("A webhook body is a JSON object (an event envelope) with an id.")
     return event
+
+
+def parse_event(raw_body: bytes) -> dict | None:
+    """The event envelope in a (verified) body, or None when it is not a JSON object with a text ``id``."""
+    try:
+        event = json.loads(raw_body)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("id"), str) else None
 
 
 def event_row(event: Mapping[str, Any], received: int | None = None) -> dict:
@@ -63,232 +61,3 @@ def event_row(event: Mapping[str, Any], received: int | None = None) -> dict:
         "status": data.get("status"),
         "created_on": event.get("created_on"),
     }
-
-
-def _make_app(receiver: "WebhookReceiver"):
-    """The tornado app: any POST, on any path, goes to ``receiver._accept``.
-
-    tornado is imported here, not at the top, so ``import octopus_nb`` does not load it.
-    """
-    import tornado.web
-
-    class DeliveryHandler(tornado.web.RequestHandler):
-        def set_default_headers(self) -> None:
-            self.clear_header("Server")
-
-        def post(self, *_: str) -> None:
-            self.set_status(receiver._accept(self.request.body, self.request.headers.get(SIGNATURE_HEADER)))
-            self.finish()
-
-    def quiet_log(handler: tornado.web.RequestHandler) -> None:
-        # tornado's default access log writes 4xx to stderr, which would land in notebook outputs.
-        _log.debug("%d %s %s", handler.get_status(), handler.request.method, handler.request.uri)
-
-    return tornado.web.Application([(r"/.*", DeliveryHandler)], log_function=quiet_log)
-
-
-class WebhookReceiver:
-    """Collects webhook deliveries on ``http://127.0.0.1:{port}/webhooks``, verifying each one.
-
-    Bad or missing signature → 401, not recorded (counted in ``rejected``). A repeated event id →
-    200 (so the sender stops retrying) but recorded once (counted in ``duplicates``). The server
-    runs in a daemon thread; the socket is bound in ``start()``, so ``url`` is known at once.
-
-    >>> with WebhookReceiver("my-signing-key") as receiver:  # doctest: +SKIP
-    ...     configure_webhooks(client, receiver)
-    ...     ...  # confirm, approve
-    ...     receiver.wait_for(3)
-    ...     receiver.to_frame()
-    """
-
-    def __init__(self, signature_key: str | bytes, host: str = "127.0.0.1", port: int = 0, path: str = "/webhooks"):
-        if not signature_key:
-            raise ValueError(
-                "A signature key is needed to verify deliveries (any non-empty string you also give the sender)."
-            )
-        self._signature_key = signature_key if isinstance(signature_key, bytes) else signature_key.encode("utf-8")  # never shown: not in repr, url or events
-        self.host = host
-        self.port = port
-        self.path = "/" + path.lstrip("/")
-        self._events: list[dict] = []
-        self._seen: set[str] = set()
-        self._duplicates = 0
-        self._rejected = 0
-        # One condition guards the records; wait_for() sleeps on it until a delivery notifies.
-        self._changed = threading.Condition()
-        self._url: str | None = None
-        self._server: ServerThread | None = None
-
-    # --- what arrived -----------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Where to deliver: ``http://host:port/webhooks`` (any path on this server is accepted)."""
-        if self._url is None:
-            raise RuntimeError("WebhookReceiver is not running: call start() or use `with WebhookReceiver(key) as r:`")
-        return self._url
-
-    @property
-    def events(self) -> list[dict]:
-        """Accepted events (parsed envelopes), in arrival order; a copy, safe to keep."""
-        with self._changed:
-            return list(self._events)
-
-    @property
-    def duplicates(self) -> int:
-        """Deliveries of an event id already recorded (answered 200, not recorded again)."""
-        with self._changed:
-            return self._duplicates
-
-    @property
-    def rejected(self) -> int:
-        """Deliveries refused: missing or wrong signature (401), or a signed body that is not an event (400)."""
-        with self._changed:
-            return self._rejected
-
-    def to_frame(self):
-        """A pandas DataFrame of the accepted events, one row each, in arrival order (``FRAME_COLUMNS``)."""
-        import pandas as pd
-
-        rows = [event_row(event, received=n) for n, event in enumerate(self.events, start=1)]
-        frame = pd.DataFrame.from_records(rows, columns=list(FRAME_COLUMNS))
-        frame["received"] = frame["received"].astype("int64")
-        frame["amount"] = frame["amount"].astype("Int64")
-        return frame
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict]:
-        """Block until at least ``count`` events were accepted; return them all.
-
-        Delivery runs off the sender's request path, so events arrive a moment after the API call
-        that caused them. This sleeps on a condition, woken by each delivery: no polling.
-
-        Raises:
-            WaitTimeoutError: fewer than ``count`` after ``timeout`` seconds (the message says how many).
-        """
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(self._events) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    types = ", ".join(str(event.get("type")) for event in self._events) or "none"
-                    raise WaitTimeoutError(
-                        f"{len(self._events)} of {count} webhook events after {timeout:g} s (got: {types}; "
-                        f"{self._rejected} rejected, {self._duplicates} duplicates). Is the sender pointed "
-                        "at this receiver's url with the same signature key (configure_webhooks)?"
-                    )
-                self._changed.wait(remaining)
-            return list(self._events)
-
-    def clear(self) -> None:
-        """Forget what arrived (events, seen ids, counters)."""
-        with self._changed:
-            self._events.clear()
-            self._seen.clear()
-            self._duplicates = self._rejected = 0
-
-    def _accept(self, raw_body: bytes, signature: str | None) -> int:
-        """Verify, de-duplicate and record one delivery; the HTTP status to answer."""
-        if not verify_signature(raw_body, signature, self._signature_key):
-            with self._changed:
-                self._rejected += 1
-            return 401
-        try:
-            event = json.loads(raw_body)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            event = None
-        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
-            with self._changed:
-                self._rejected += 1
-            return 400
-        with self._changed:
-            if event["id"] in self._seen:
-                self._duplicates += 1
-                return 200
-            self._seen.add(event["id"])
-            self._events.append(event)
-            self._changed.notify_all()
-        return 200
-
-    # --- the server thread ------------------------------------------------------------------
-
-    def is_running(self) -> bool:
-        return self._server is not None
-
-    def start(self) -> "WebhookReceiver":
-        if self.is_running():
-            raise RuntimeError("WebhookReceiver is already running at " + self.url)
-        server = ServerThread(_make_app(self), self.host, self.port, name="octopus-webhooks", max_body_size=MAX_BODY_BYTES)
-        self._url = server.start() + self.path
-        self._server = server
-        return self
-
-    def stop(self) -> None:
-        if not self.is_running():
-            raise RuntimeError("WebhookReceiver is not running")
-        self._server.stop()
-        self._server = None
-        self._url = None
-
-    def __enter__(self) -> "WebhookReceiver":
-        return self.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        # No url (its port changes every run, and notebooks are compared) and never the key.
-        state = "running" if self.is_running() else "stopped"
-        with self._changed:
-            counts = f"events={len(self._events)} duplicates={self._duplicates} rejected={self._rejected}"
-        return f"<WebhookReceiver {state} {counts}>"
-
-
-# --- the sandbox's webhook settings (contract §6, sandbox rules) ------------------------------
-
-
-def configure_webhooks(client: Client, url: "str | WebhookReceiver", signature_key: str | None = None) -> ApiResult:
-    """Tell the octopus_nb sandbox where to deliver events and how to sign them (``PUT /_sandbox/webhooks``).
-
-    Pass a URL and key, or a running :class:`WebhookReceiver` (its url and key are used). Sandbox
-    only: on Checkout.com, webhooks are set up in the Dashboard or the Workflows API.
-
-    Note: the request body (including the key) is recorded in ``client.history``: use a test key.
-
-    Raises:
-        NotASandboxError: the client points at Checkout.com (checked before any request).
-    """
-    _require_sandbox(client, "configure_webhooks()")
-    if isinstance(url, WebhookReceiver):
-        signature_key = signature_key or url._signature_key.decode("utf-8")
-        url = url.url
-    if not signature_key:
-        raise ValueError("Pass signature_key=: the sandbox signs every delivery with it.")
-    return client.request("PUT", "/_sandbox/webhooks", body={"url": url, "signature_key": signature_key})
-
-
-def flush_webhooks(client: Client, timeout: float = 5.0) -> ApiResult:
-    """Wait until the sandbox has attempted every delivery now due (``POST /_sandbox/webhooks/flush``).
-
-    Deliveries run off the request path, so right after an API call some may still be in flight;
-    call this before :func:`webhook_deliveries` for a complete, repeatable list. Answers
-    ``{"settled": bool, "webhook_deliveries": n}``. Retries not yet due on the sandbox clock are
-    not waited for (advance the clock first).
-
-    Raises:
-        NotASandboxError: the client points at Checkout.com (checked before any request).
-    """
-    _require_sandbox(client, "flush_webhooks()")
-    return client.request("POST", "/_sandbox/webhooks/flush", body={"timeout_seconds": timeout})
-
-
-def webhook_deliveries(client: Client) -> ApiResultList:
-    """Every finished delivery attempt of the sandbox, oldest first (``GET /_sandbox/webhooks/deliveries``).
-
-    Each: ``event_id``, ``type``, ``url``, ``status_code`` (None when no answer), ``attempt``,
-    ``attempted_at``. Attempts still in flight are not listed yet: :func:`flush_webhooks` first.
-
-    Raises:
-        NotASandboxError: the client points at Checkout.com (checked before any request).
-    """
-    _require_sandbox(client, "webhook_deliveries()")
-    return client.request("GET", "/_sandbox/webhooks/deliveries")

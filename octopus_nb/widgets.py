@@ -24,7 +24,9 @@ import ipywidgets as widgets
 
 from .client import ApiResult, Client
 from .errors import CheckoutApiError, OctopusError, fix_for
-from .lifecycle import TERMINAL_STATUSES, redirect_targets, simulate_customer
+from ._shared.contract import TERMINAL_STATUSES
+from .control import simulate_customer
+from .lifecycle import redirect_targets
 from .readiness import EXAMPLE_SETUP, FIELD_LABELS, FORM_FIELDS, field_problems, problems_by_field, readiness_frame
 from .steps import confirm_payment_setup, create_payment_setup, get_payment_setup, update_payment_setup, writable_fields
 
@@ -212,7 +214,7 @@ class PaymentForm(widgets.VBox):
     def act_as_customer(self, action: str = "approve") -> ApiResult:
         """Play the customer: ``"approve"``, ``"decline"`` or ``"expire"`` (sandbox only).
 
-        Calls :func:`octopus_nb.lifecycle.simulate_customer` and returns the payment after it.
+        Calls :func:`octopus_nb.control.simulate_customer` and returns the payment after it.
 
         Raises:
             ValueError: nothing confirmed yet, or an unknown action.

@@ -194,6 +194,6 @@ def test_a_silent_server_times_out():
 
 
 def test_a_webhook_signing_key_is_sent_but_recorded_masked(client, control):
-    octopus_nb.webhooks.configure_webhooks(client, "http://127.0.0.1:9/hooks", "whsec-do-not-show")
+    octopus_nb.control.configure_webhooks(client, "http://127.0.0.1:9/hooks", "whsec-do-not-show")
     assert "whsec-do-not-show" not in client.history.to_frame().to_csv()
     assert client.history[0].request_body["signature_key"] == "***"

@@ -15,7 +15,7 @@ import pytest
 from urllib3.util.retry import Retry
 
 import octopus_nb
-from octopus_nb.lifecycle import inject_faults, simulate_customer
+from octopus_nb.control import inject_faults, simulate_customer
 
 from conftest import KO_URL, OK_URL
 

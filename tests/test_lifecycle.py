@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import octopus_nb
-from octopus_nb.lifecycle import IOS_URL_TEMPLATE, TERMINAL_STATUSES
+from octopus_nb._shared.contract import TERMINAL_STATUSES
+from octopus_nb.lifecycle import IOS_URL_TEMPLATE
 
 from conftest import pending_payment, ready_setup
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 import octopus_nb
-from octopus_nb.lifecycle import simulate_customer
+from octopus_nb.control import simulate_customer
 from octopus_nb.sandbox import models
 
 from conftest import KO_URL, OK_URL

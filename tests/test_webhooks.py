@@ -10,9 +10,9 @@ import pytest
 import requests
 
 import octopus_nb
-from octopus_nb.webhooks import (
-    FRAME_COLUMNS, WebhookReceiver, flush_webhooks, sign, verify_event, verify_signature,
-)
+from octopus_nb.control import flush_webhooks
+from octopus_nb.receiver import WebhookReceiver
+from octopus_nb.webhooks import FRAME_COLUMNS, sign, verify_event, verify_signature
 from conftest import pending_payment
 
 KEY = "whsec-test-key-2f9c"
