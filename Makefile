@@ -30,7 +30,7 @@ test-browser: $(VENV)/.installed
 
 # Re-execute every notebook in place against the seeded embedded sandbox (after a deliberate change).
 notebooks: $(VENV)/.installed
-	$(PY) -m octopus_nb.notebooks
+	$(PY) tools/execute_notebooks.py
 
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk)

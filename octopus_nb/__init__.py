@@ -13,6 +13,7 @@ The flow, one function per step::
 only by the functions that need them, so ``import octopus_nb`` stays fast.
 """
 
+from ._shared.version import __version__
 from .client import Client
 from .environments import connect
 from .errors import (
@@ -45,7 +46,6 @@ from .steps import (
 from .receiver import WebhookReceiver
 from .webhooks import verify_signature
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ApiUnreachable", "AuthenticationError", "CheckoutApiError", "Client", "ConfigurationError",

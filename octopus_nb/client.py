@@ -14,13 +14,14 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ._shared.version import __version__
 from .errors import ERROR_CLASSES, ApiUnreachable, CheckoutApiError
 from .history import Exchange, History
 
@@ -28,20 +29,44 @@ from .history import Exchange, History
 DEFAULT_TIMEOUT = (3.05, 15.0)
 #: Transient answers worth another try (Checkout.com documents 429 and 502; 503/504 are gateways').
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-USER_AGENT = "octopus-nb/0.1"
+USER_AGENT = f"octopus-nb/{__version__}"
 #: Request fields that are secrets in their own right (the webhook signing key): sent, but
 #: recorded in the history as "***", like the Authorization header is never recorded at all.
 SECRET_FIELDS = frozenset({"signature_key"})
 
 
-def default_retry() -> Retry:
+class BackoffRetry(Retry):
+    """urllib3's ``Retry`` with its waits going through ``sleep`` (``time.sleep`` unless given).
+
+    Tests and notebooks that exercise retries pass a recorder instead, and see the back-off
+    schedule without waiting through it.
+    """
+
+    def __init__(self, *args: Any, sleep: Callable[[float], None] = time.sleep, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        #: how a wait between attempts happens
+        self.wait = sleep
+
+    def new(self, **kw: Any) -> "BackoffRetry":
+        # urllib3 makes a new Retry after every attempt; the wait must travel with it.
+        return super().new(sleep=self.wait, **kw)
+
+    def sleep(self, response: Any = None) -> None:
+        """Wait as ``Retry-After`` says when the server sent one, else the exponential back-off."""
+        retry_after = self.get_retry_after(response) if self.respect_retry_after_header and response else None
+        wait = retry_after or self.get_backoff_time()
+        if wait > 0:
+            self.wait(wait)
+
+
+def default_retry(sleep: Callable[[float], None] = time.sleep) -> BackoffRetry:
     """Retries for transient failures, where safe.
 
     GETs are safe; POST and PUT are made safe by the ``Cko-Idempotency-Key`` every one of them
-    carries (a retry replays the first answer instead of acting twice). Back-off: 0.1 s, 0.2 s,
-    0.4 s, ... honouring ``Retry-After``.
+    carries (a retry replays the first answer instead of acting twice). Back-off: none before the
+    first retry, then 0.2 s, 0.4 s, ... up to 2 s, or what ``Retry-After`` says. ``sleep`` is how a wait happens (tests pass a recorder).
     """
-    return Retry(
+    return BackoffRetry(
         total=5,
         backoff_factor=0.1,
         backoff_max=2.0,
@@ -49,6 +74,7 @@ def default_retry() -> Retry:
         allowed_methods=frozenset({"GET", "POST", "PUT"}),
         raise_on_status=False,
         respect_retry_after_header=True,
+        sleep=sleep,
     )
 
 

@@ -1,15 +1,14 @@
 """The client: history and its redaction, retries with idempotency keys, timeouts, errors."""
 
 import json
+import re
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
 
 import octopus_nb
-from octopus_nb.client import Client
+from octopus_nb.client import Client, default_retry
 
 from conftest import ready_setup
 
@@ -90,74 +89,52 @@ def test_repr_masks_the_key(client, sandbox):
 # --- retries and unreachable servers ------------------------------------------------------
 
 
-class _FlakyServer:
-    """A loopback server that answers ``statuses`` in turn, recording each request's headers."""
-
-    def __init__(self, statuses):
-        self.statuses, self.seen = list(statuses), []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                owner.seen.append((self.command, dict(self.headers)))
-                status = owner.statuses.pop(0) if owner.statuses else 200
-                body = json.dumps({"id": "set_ok"} if status == 200 else {}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+def _answer_in_turn(httpserver, statuses):
+    """The server answers ``statuses`` in turn, then 200 ``{"id": "set_ok"}``; any method, any path."""
+    for status in statuses:
+        httpserver.expect_ordered_request(re.compile(".*")).respond_with_json({}, status=status)
+    httpserver.expect_ordered_request(re.compile(".*")).respond_with_json({"id": "set_ok"})
+    return httpserver.url_for("").rstrip("/")
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
-def test_transient_statuses_are_retried_with_the_same_idempotency_key(status):
-    server = _FlakyServer([status, status])
-    try:
-        with Client(server.url, "sk_sbox_" + "a" * 27) as client:
-            result = octopus_nb.create_payment_setup(client, amount=1000, currency="HKD")
-        assert result["id"] == "set_ok"
-        keys = {headers["Cko-Idempotency-Key"] for _, headers in server.seen}
-        assert len(server.seen) == 3 and len(keys) == 1
-        assert client.history[0].attempts == 3 and len(client.history) == 1
-    finally:
-        server.close()
+def test_transient_statuses_are_retried_with_the_same_idempotency_key(httpserver, status):
+    waits = []
+    url = _answer_in_turn(httpserver, [status, status])
+    with Client(url, "sk_sbox_" + "a" * 27, retry=default_retry(sleep=waits.append)) as client:
+        result = octopus_nb.create_payment_setup(client, amount=1000, currency="HKD")
+    assert result["id"] == "set_ok"
+    keys = {request.headers["Cko-Idempotency-Key"] for request, _ in httpserver.log}
+    assert len(httpserver.log) == 3 and len(keys) == 1
+    assert client.history[0].attempts == 3 and len(client.history) == 1
+    assert waits == [0.2]  # urllib3: no wait before the first retry, then doubling from 0.2 s
 
 
-def test_gets_are_retried_and_other_errors_are_not():
-    server = _FlakyServer([503, 422, 200])
-    try:
-        with Client(server.url, "k") as client:
-            with pytest.raises(octopus_nb.ValidationError):
-                octopus_nb.get_payment(client, "pay_1")
-        assert len(server.seen) == 2
-    finally:
-        server.close()
+def test_gets_are_retried_and_other_errors_are_not(httpserver):
+    url = _answer_in_turn(httpserver, [503, 422])
+    with Client(url, "k", retry=default_retry(sleep=lambda seconds: None)) as client:
+        with pytest.raises(octopus_nb.ValidationError):
+            octopus_nb.get_payment(client, "pay_1")
+    assert len(httpserver.log) == 2
 
 
-def test_persistent_failure_surfaces_the_last_status():
-    server = _FlakyServer([503] * 10)
-    try:
-        with Client(server.url, "k") as client:
-            with pytest.raises(octopus_nb.CheckoutApiError) as caught:
-                octopus_nb.get_payment(client, "pay_1")
-        assert caught.value.status == 503
-    finally:
-        server.close()
+def test_persistent_failure_surfaces_the_last_status_after_the_back_off_schedule(httpserver):
+    waits = []
+    url = _answer_in_turn(httpserver, [503] * 10)
+    with Client(url, "k", retry=default_retry(sleep=waits.append)) as client:
+        with pytest.raises(octopus_nb.CheckoutApiError) as caught:
+            octopus_nb.get_payment(client, "pay_1")
+    assert caught.value.status == 503 and len(httpserver.log) == 6
+    assert waits == [0.2, 0.4, 0.8, 1.6]
+
+
+def test_retry_after_is_honoured_instead_of_the_back_off(httpserver):
+    waits = []
+    httpserver.expect_ordered_request("/payments/pay_1").respond_with_json({}, status=429, headers={"Retry-After": "3"})
+    httpserver.expect_ordered_request("/payments/pay_1").respond_with_json({"id": "pay_1"})
+    with Client(httpserver.url_for("").rstrip("/"), "k", retry=default_retry(sleep=waits.append)) as client:
+        assert octopus_nb.get_payment(client, "pay_1")["id"] == "pay_1"
+    assert waits == [3.0]
 
 
 def _free_port():
@@ -168,7 +145,8 @@ def _free_port():
 
 def test_a_refused_connection_raises_api_unreachable_saying_what_to_do():
     key = "sk_sbox_" + "b" * 27
-    with Client(f"http://127.0.0.1:{_free_port()}", key) as client:
+    waits = []
+    with Client(f"http://127.0.0.1:{_free_port()}", key, retry=default_retry(sleep=waits.append)) as client:
         with pytest.raises(octopus_nb.ApiUnreachable) as caught:
             octopus_nb.create_payment_setup(client, amount=1000, currency="HKD", idempotency_key="retry-me")
     message = str(caught.value)
@@ -178,6 +156,7 @@ def test_a_refused_connection_raises_api_unreachable_saying_what_to_do():
 
     assert isinstance(caught.value, requests.RequestException)
     assert client.history[0].status is None and client.history[0].error == "ConnectionError"
+    assert waits == [0.2, 0.4, 0.8, 1.6]  # retried with back-off before giving up
 
 
 def test_a_silent_server_times_out():

@@ -1,4 +1,7 @@
-"""Re-execute the walkthrough notebooks in place: ``python -m octopus_nb.notebooks`` (``make notebooks``).
+"""Re-execute the walkthrough notebooks in place: ``python tools/execute_notebooks.py`` (``make notebooks``).
+
+A development tool: it works only in a checkout (it rewrites ``notebooks/``), so it is not installed
+with the package.
 
 Run it after a deliberate change in behaviour, review the diff, commit: nbval then checks that
 every later run reproduces these stored outputs. Each notebook runs top to bottom in a fresh
@@ -29,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Sequence
 
-#: the notebooks' folder in a source checkout (the package is installed editable)
+#: the checkout's notebooks folder
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL_NAME = "python3"
 #: seconds a cell may take (the slowest waits on retries with back-off, a few seconds)
@@ -86,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Execute every notebook (or the ones named) in place; print one line per notebook."""
     import nbformat
 
-    parser = argparse.ArgumentParser(prog="python -m octopus_nb.notebooks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tools/execute_notebooks.py", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all in notebooks/)")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell")
     args = parser.parse_args(argv)
