@@ -166,10 +166,7 @@ def test_configure_webhooks_refuses_checkout_com_before_any_request():
 
 
 def test_sandbox_delivers_signed_lifecycle_events(client, receiver):
-    try:
-        octopus_nb.configure_webhooks(client, receiver)
-    except octopus_nb.NotFoundError:
-        pytest.skip("the sandbox has no PUT /_sandbox/webhooks route yet (contract §6; sandbox side of issue 3)")
+    octopus_nb.configure_webhooks(client, receiver)
     payment = pending_payment(client)
     octopus_nb.simulate_customer(client, payment["id"], "approve")
     events = receiver.wait_for(3, timeout=10)
