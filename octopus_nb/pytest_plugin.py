@@ -1,0 +1,60 @@
+"""A pytest plugin: the embedded sandbox as fixtures in your own test suite, no conftest needed.
+
+Installed with octopus-nb and registered through the ``pytest11`` entry point. As in
+pytest-httpserver, one server starts per test session (per xdist worker: each worker is its own
+process, with its own sandbox on its own port) and every test gets it reset, so tests are fast,
+isolated, and their results do not depend on which worker ran them.
+
+- ``octopus_sandbox``: the running :class:`~octopus_nb.sandbox.Sandbox`, reset before the test
+  (state, clock, ids, faults, webhook settings); ``base_url`` and ``secret_key`` point a client
+  of yours at it. A test fails at teardown if the sandbox raised inside a handler.
+- ``octopus_client``: an :class:`octopus_nb.Client` bound to it, with an empty history.
+
+Options: ``--octopus-seed`` (default 7: the same ids every run).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+DEFAULT_SEED = 7
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("octopus", "octopus-nb embedded sandbox")
+    group.addoption(
+        "--octopus-seed", type=int, default=DEFAULT_SEED, dest="octopus_seed",
+        help=f"seed of the embedded sandbox behind the octopus_sandbox fixture (default {DEFAULT_SEED})",
+    )
+
+
+@pytest.fixture(scope="session")
+def octopus_sandbox_server(request: pytest.FixtureRequest) -> Iterator:
+    """The session's (or xdist worker's) embedded sandbox, started once; prefer ``octopus_sandbox``."""
+    from octopus_nb.sandbox import Sandbox  # imported on use: a suite that never asks pays nothing
+
+    with Sandbox(seed=request.config.getoption("octopus_seed")) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def octopus_sandbox(octopus_sandbox_server) -> Iterator:  # noqa: ANN001 - a Sandbox
+    """The embedded sandbox, reset to its seeded start for this test; fails it on a handler exception."""
+    octopus_sandbox_server.reset()
+    octopus_sandbox_server.errors.clear()
+    yield octopus_sandbox_server
+    errors = list(octopus_sandbox_server.errors)
+    octopus_sandbox_server.errors.clear()
+    if errors:
+        pytest.fail(f"the octopus sandbox raised inside a handler: {errors!r}", pytrace=False)
+
+
+@pytest.fixture
+def octopus_client(octopus_sandbox) -> Iterator:  # noqa: ANN001 - a Sandbox
+    """An ``octopus_nb.Client`` for ``octopus_sandbox``, with an empty history; closed after the test."""
+    import octopus_nb
+
+    with octopus_nb.connect(base_url=octopus_sandbox.base_url, secret_key=octopus_sandbox.secret_key) as client:
+        yield client
