@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterator
 import ipywidgets as widgets
 
 from .client import ApiResult, ApiResultList, Client
-from .diagram import STATES, flow_diagram_svg
+from .ui.diagram import STATES, flow_diagram_svg
 from .errors import FIXES, CheckoutApiError, OctopusError, fix_for
 from ._shared.contract import CUSTOMER_ACTIONS
 from .control import simulate_customer

@@ -13,7 +13,7 @@ import pytest
 import octopus_nb
 from conftest import KO_URL, OK_URL
 from octopus_nb.client import Client
-from octopus_nb.diagram import STATES, flow_diagram_svg
+from octopus_nb.ui.diagram import STATES, flow_diagram_svg
 from octopus_nb.errors import NotASandboxError, ValidationError
 from octopus_nb.explorer import STEPS, FlowExplorer
 
