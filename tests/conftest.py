@@ -30,7 +30,7 @@ def _running_sandbox():
 @pytest.fixture
 def sandbox(_running_sandbox):
     """The session's sandbox, reset to its seeded start; fails the test on any handler exception."""
-    _running_sandbox.state.reset()
+    _running_sandbox.reset()
     _running_sandbox.errors.clear()
     yield _running_sandbox
     errors = list(_running_sandbox.errors)

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from octopus_nb.sandbox import server
-from octopus_nb.sandbox.models import InvalidRequest
+from octopus_nb.sandbox.exceptions import InvalidRequest
 
 from conftest import KO_URL, OK_URL
 

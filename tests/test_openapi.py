@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from octopus_nb.sandbox import handlers
+from octopus_nb.sandbox import handlers, urls
 
 yaml = pytest.importorskip("yaml")  # PyYAML (pinned in requirements.txt)
 
@@ -48,7 +48,7 @@ def test_it_is_an_openapi_3_document_with_bearer_auth(spec):
 
 def test_every_served_route_and_verb_is_documented(spec):
     documented = {template: _template_regex(template) for template in spec["paths"]}
-    for pattern, handler in handlers.ROUTES:
+    for pattern, handler in urls.ROUTES:
         for path in _concrete_paths(pattern):
             matches = [template for template, regex in documented.items() if regex.match(path)]
             assert matches, f"{pattern} ({path}) is served but not documented"
@@ -57,7 +57,7 @@ def test_every_served_route_and_verb_is_documented(spec):
 
 
 def test_every_documented_path_is_served(spec):
-    routes = [re.compile("^" + pattern + "$") for pattern, _ in handlers.ROUTES]
+    routes = [re.compile("^" + pattern + "$") for pattern, _ in urls.ROUTES]
     for template in spec["paths"]:
         sample = re.sub(r"\{[^}]+\}", "x1", template)
         assert any(route.match(sample) for route in routes), f"{template} is documented but not served"

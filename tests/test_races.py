@@ -18,7 +18,7 @@ import requests
 
 import octopus_nb
 from octopus_nb.control import simulate_customer
-from octopus_nb.sandbox import models
+from octopus_nb.sandbox import exceptions
 
 from conftest import KO_URL, OK_URL
 
@@ -117,7 +117,7 @@ def test_one_idempotency_key_at_the_model_level_has_one_owner_until_it_finishes(
         key = f"model-key-{round_number}"
         results = run_together(THREADS, lambda _: state.begin_idempotent(key, fingerprint))
         owners = [result for result in results if result is None]
-        in_flight = [result for result in results if isinstance(result, models.InFlight)]
+        in_flight = [result for result in results if isinstance(result, exceptions.InFlight)]
         assert len(owners) == 1 and len(in_flight) == THREADS - 1, results
         state.finish_idempotent(key, 200, b'{"id":"x"}')
         replays = run_together(THREADS, lambda _: state.begin_idempotent(key, fingerprint))
@@ -164,7 +164,7 @@ def test_concurrent_refunds_at_the_model_level_respect_the_balance(sandbox, clie
         threads = 16
         results = run_together(threads, lambda _: state.refund_payment(payment_id, {"amount": each}))
         succeeded = [result for result in results if isinstance(result, dict)]
-        refused = [result for result in results if isinstance(result, models.InvalidRequest)]
+        refused = [result for result in results if isinstance(result, exceptions.InvalidRequest)]
         assert len(succeeded) + len(refused) == threads, results  # nothing else (no crash)
         assert len(succeeded) == min(threads, amount // each)
         view = state.get_payment(payment_id)
@@ -213,7 +213,7 @@ def test_customer_actions_at_the_model_level_have_exactly_one_winner(sandbox, cl
         names = ["approve", "decline", "expire"] * 3
         results = run_together(len(names), lambda index: (names[index], operations[names[index]](payment_id)))
         won = [result for result in results if isinstance(result, tuple)]
-        lost = [result for result in results if isinstance(result, models.Conflict)]
+        lost = [result for result in results if isinstance(result, exceptions.Conflict)]
         assert len(won) == 1 and len(lost) == len(names) - 1, results
         name, view = won[0]
         assert view["status"] == terminal[name] == state.get_payment(payment_id)["status"]

@@ -52,7 +52,7 @@ def private_sandbox():
 
 @pytest.fixture
 def secret_client(private_sandbox):
-    private_sandbox.state.reset()
+    private_sandbox.reset()
     with octopus_nb.connect(base_url=private_sandbox.base_url, secret_key=SECRET) as client:
         yield client
     assert not private_sandbox.errors

@@ -1,35 +1,40 @@
 """HTTP only: each handler parses the request, makes one model call and sends the result.
 
 Status codes live here (``STATUS_FOR``), because they are HTTP; the model raises
-:class:`~octopus_nb.sandbox.models.SandboxError` subclasses and never sees a request.
+:class:`~octopus_nb.sandbox.exceptions.SandboxError` subclasses and never sees a request.
+Handlers find the sandbox's current state through the application on each request, never a
+reference kept from startup, because ``reset()`` replaces it. The routes are in ``urls.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import html
 import json
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlencode
 
 import tornado.web
 from tornado.httputil import format_timestamp
 
+from .._shared.contract import API_VERSION
 from .._shared.qrimage import qr_png
-from . import models
-from .models import SandboxError
+from .exceptions import Conflict, Gone, InFlight, InvalidRequest, MalformedRequest, NotFound, SandboxError
+from .models import SECRET_KEY_PATTERN, SandboxState
+
+if TYPE_CHECKING:
+    from .server import SandboxApplication
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 #: model error → HTTP status (the contract's §2)
 STATUS_FOR = {
-    models.MalformedRequest: 400,
-    models.NotFound: 404,
-    models.Conflict: 409,
-    models.Gone: 410,
-    models.InvalidRequest: 422,
-    models.InFlight: 429,
+    MalformedRequest: 400,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    InvalidRequest: 422,
+    InFlight: 429,
 }
 #: statuses whose body is empty on the wire (401 is sent from ``prepare``)
 EMPTY_BODY = {401, 404, 405}
@@ -39,19 +44,6 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def encode(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-class SandboxApplication(tornado.web.Application):
-    """The tornado app, holding the one :class:`SandboxState` every handler works on."""
-
-    def __init__(self, state: models.SandboxState, routes: list, **settings):
-        #: the sandbox's state; handlers reach it as ``self.application.state``
-        self.state = state
-        #: unexpected exceptions raised in handlers (bugs); tests fail when this is not empty
-        self.errors: list[BaseException] = []
-        #: delivers the outbox's webhooks (``server.WebhookWorker``); set by ``make_app``
-        self.webhook_worker: Any = None
-        super().__init__(routes, **settings)
 
 
 class ApiHandler(tornado.web.RequestHandler):
@@ -65,16 +57,25 @@ class ApiHandler(tornado.web.RequestHandler):
     #: set per request when drop_rate picks it: the work is done but no answer is sent
     _drop_response = False
 
+    #: the state this request works on, read from the application once (see ``state``)
+    _state: SandboxState | None = None
+
     @property
-    def state(self) -> models.SandboxState:
-        return self.application.state
+    def state(self) -> SandboxState:
+        """The sandbox's current state, fixed for the whole request.
+
+        Read once, so a reset arriving mid-request can't split one request across two states.
+        """
+        if self._state is None:
+            self._state = self.application.state
+        return self._state
 
     def set_default_headers(self) -> None:
         # Called again when an error clears the response, so the request id is made only once.
         if not hasattr(self, "request_id"):
             self.request_id = self.state.new_request_id()
         self.set_header("Cko-Request-Id", self.request_id)
-        self.set_header("Cko-Version", models.API_VERSION)
+        self.set_header("Cko-Version", API_VERSION)
         self.set_header("Date", format_timestamp(self.state.clock.now()))
         self.clear_header("Server")
         self.clear_header("Content-Type")
@@ -90,7 +91,7 @@ class ApiHandler(tornado.web.RequestHandler):
         elif len(self.request.body) > MAX_BODY_BYTES:
             # Sandbox rule: an oversized body is refused with a contract-shaped 400, not a dropped
             # connection; the server has read it (up to DRAIN_BODY_BYTES) so the answer arrives.
-            self.send(*self.error_outcome(models.MalformedRequest("request_body_too_large")))
+            self.send(*self.error_outcome(MalformedRequest("request_body_too_large")))
 
     async def _inject_faults(self) -> bool:
         """Apply ``PUT /_sandbox/faults`` to this API request; True if it was answered already.
@@ -111,7 +112,7 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def _authenticated(self) -> bool:
         scheme, _, key = self.request.headers.get("Authorization", "").partition(" ")
-        return scheme == "Bearer" and bool(models.SECRET_KEY_PATTERN.match(key)) and self.state.is_valid_key(key)
+        return scheme == "Bearer" and bool(SECRET_KEY_PATTERN.match(key)) and self.state.is_valid_key(key)
 
     # --- request and response --------------------------------------------------------------
 
@@ -121,11 +122,11 @@ class ApiHandler(tornado.web.RequestHandler):
         if not raw.strip():
             if optional:
                 return None
-            raise models.MalformedRequest()
+            raise MalformedRequest()
         try:
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
-            raise models.MalformedRequest() from None
+            raise MalformedRequest() from None
 
     def send(self, status: int, body: bytes) -> None:
         if self._drop_response:
@@ -162,7 +163,7 @@ class ApiHandler(tornado.web.RequestHandler):
         fingerprint = self.state.fingerprint(self.request.method, self.request.path, self.request.body)
         try:
             if not 1 <= len(key) <= 255 or not key.isprintable():
-                raise models.InvalidRequest("idempotency_key_invalid")
+                raise InvalidRequest("idempotency_key_invalid")
             stored = self.state.begin_idempotent(key, fingerprint)
         except SandboxError as error:
             return self.send(*self.error_outcome(error))
@@ -262,7 +263,7 @@ class ClockHandler(ControlHandler):
         def advance() -> dict:
             body = self.json_body()
             if not isinstance(body, dict):
-                raise models.MalformedRequest()
+                raise MalformedRequest()
             return self.state.advance_clock(body.get("advance_seconds"))
 
         self.perform(advance)
@@ -276,8 +277,8 @@ class StatsHandler(ControlHandler):
 class ResetHandler(ControlHandler):
     def post(self) -> None:
         def reset() -> dict:
-            self.state.reset()
-            return {"now": self.state.now()}
+            self.application.reset()
+            return {"now": self.application.state.now()}
 
         self.perform(reset)
 
@@ -309,7 +310,7 @@ class WebhookFlushHandler(ControlHandler):
             body = self.json_body(optional=True)
             timeout = 5 if body is None else (body.get("timeout_seconds", 5) if isinstance(body, dict) else None)
             if isinstance(timeout, bool) or not (isinstance(timeout, (int, float)) and 0 < timeout <= 30):
-                raise models.InvalidRequest("timeout_seconds_invalid")
+                raise InvalidRequest("timeout_seconds_invalid")
         except SandboxError as error:
             return self.send(*self.error_outcome(error))
         worker = self.application.webhook_worker
@@ -328,33 +329,13 @@ class FaultsHandler(ControlHandler):
 # --- the landing page: the customer's browser (contract §4, §6) ------------------------------
 
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
-#: Inline styles and a data: image only, so the page needs nothing from the network.
+#: The stylesheet is inlined and the QR code is a data: image, so the page needs nothing from the network.
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
     "Referrer-Policy": "no-referrer",  # the URL holds the one-time token
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#222}}
-dt{{color:#666;font-size:.85rem}}dd{{margin:0 0 .6rem}}.amount{{font-size:1.8rem;font-weight:600}}
-form{{display:inline}}button{{font-size:1rem;padding:.5rem 1.4rem;margin:0 .5rem .5rem 0}}
-.note{{color:#666;font-size:.85rem}}</style></head>
-<body><h1>{title}</h1>
-{body}
-<p class="note">octopus-nb sandbox: this page stands in for Octopus's landing page.</p>
-</body></html>
-"""
-_PAYMENT_BODY = """<dl><dt>Merchant reference</dt><dd id="reference">{reference}</dd>
-<dt>Amount</dt><dd id="amount" class="amount">{amount}</dd>
-<dt>Status</dt><dd id="status">{status}</dd>
-<dt>Expires</dt><dd id="expires_on">{expires_on}</dd></dl>
-<p><img id="qr" alt="QR code for {octopus_uri}" src="data:image/png;base64,{png}"></p>
-<p>Scan the code with the Octopus App, or act as the customer:</p>
-<form method="post" action="{approve}"><button id="approve" type="submit">Approve</button></form>
-<form method="post" action="{decline}"><button id="decline" type="submit">Decline</button></form>"""
 #: model error code → (page title, what the customer reads)
 _PROBLEMS = {
     "token_not_found": ("Payment not found", "This payment link is not valid. Ask the merchant for a new one."),
@@ -375,7 +356,8 @@ class LandingPageHandler(ApiHandler):
     """The page behind ``processing.landing_url``: the QR code, and Approve / Decline for a person.
 
     It is the customer's browser, so it needs no API key; the one-time ``token`` is the credential.
-    Every outcome is a small HTML page (or a 303), never JSON and never a traceback.
+    Every outcome is a small HTML page from ``templates/`` (autoescaped), or a 303; never JSON and
+    never a traceback.
     """
 
     requires_key = False
@@ -387,13 +369,19 @@ class LandingPageHandler(ApiHandler):
             page = self.state.landing_page(token)
         except SandboxError as error:
             return self.send_problem(error)
-        escaped = {name: html.escape(str(value)) for name, value in page.items()}
-        escaped["reference"] = html.escape(page["reference"] or "—")
-        escaped["amount"] = html.escape(format_amount(page["amount"], page["currency"]))
-        escaped["png"] = base64.b64encode(qr_png(page["octopus_uri"])).decode("ascii")
-        for action in ("approve", "decline"):
-            escaped[action] = html.escape("?" + urlencode({"token": token, "action": action}))
-        self.send_page(200, "Pay with Octopus", _PAYMENT_BODY.format(**escaped))
+        self.send_page(
+            200,
+            "landing.html",
+            title="Pay with Octopus",
+            reference=page["reference"] or "—",
+            amount=format_amount(page["amount"], page["currency"]),
+            payment_status=page["status"],
+            expires_on=page["expires_on"],
+            octopus_uri=page["octopus_uri"],
+            qr_base64=base64.b64encode(qr_png(page["octopus_uri"])).decode("ascii"),
+            approve="?" + urlencode({"token": token, "action": "approve"}),
+            decline="?" + urlencode({"token": token, "action": "decline"}),
+        )
 
     def post(self) -> None:
         try:
@@ -405,31 +393,11 @@ class LandingPageHandler(ApiHandler):
     def send_problem(self, error: SandboxError) -> None:
         code = error.error_codes[0] if error.error_codes else "token_not_found"
         title, text = _PROBLEMS.get(code, ("Payment not available", "This payment link cannot be used."))
-        self.send_page(STATUS_FOR[type(error)], title, f"<p id=\"problem\">{html.escape(text)}</p>")
+        self.send_page(STATUS_FOR[type(error)], "problem.html", title=title, text=text)
 
-    def send_page(self, status: int, title: str, body: str) -> None:
+    def send_page(self, status: int, template: str, **values: Any) -> None:
         self.set_status(status)
         for name, value in _PAGE_HEADERS.items():
             self.set_header(name, value)
         self.set_header("Content-Type", HTML_CONTENT_TYPE)
-        self.finish(_PAGE.format(title=html.escape(title), body=body).encode("utf-8"))
-
-
-_ID = r"([^/]+)"
-ROUTES = [
-    (r"/payments/setups", PaymentSetupsHandler),
-    (rf"/payments/setups/{_ID}", PaymentSetupHandler),
-    (rf"/payments/setups/{_ID}/confirm/{_ID}", ConfirmPaymentSetupHandler),
-    (rf"/payments/{_ID}", PaymentHandler),
-    (rf"/payments/{_ID}/actions", PaymentActionsHandler),
-    (rf"/payments/{_ID}/refunds", RefundsHandler),
-    (rf"/_sandbox/payments/{_ID}/(approve|decline|expire)", CustomerActionHandler),
-    (r"/_sandbox/clock", ClockHandler),
-    (r"/_sandbox/stats", StatsHandler),
-    (r"/_sandbox/reset", ResetHandler),
-    (r"/_sandbox/webhooks", WebhooksHandler),
-    (r"/_sandbox/webhooks/deliveries", WebhookDeliveriesHandler),
-    (r"/_sandbox/webhooks/flush", WebhookFlushHandler),
-    (r"/_sandbox/faults", FaultsHandler),
-    (r"/_sandbox/octopus/oos/payment/?", LandingPageHandler),
-]
+        self.finish(self.render_string(template, **values))

@@ -1,4 +1,9 @@
-"""The sandbox as a server: ``make_app``, the embeddable :class:`Sandbox` thread, and ``main()``."""
+"""The sandbox as a server: the application and its webhook worker, the embeddable :class:`Sandbox`, ``main()``.
+
+The wiring lives here, not in the state: the application owns the current ``SandboxState``
+(``reset()`` swaps in a fresh one built from the same arguments), and builds each one with the
+worker's wake-up as its ``on_outbox_change``. Handlers and the worker read ``app.state`` on use.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,29 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Sequence
 
 import tornado.httpclient
+import tornado.web
 
 from .._shared.serving import ServerThread
-from .handlers import MAX_BODY_BYTES, ROUTES, NotFoundHandler, SandboxApplication
+from .handlers import MAX_BODY_BYTES
 from .models import SandboxState
+from .outbox import WebhookDelivery
+from .urls import DEFAULT_HANDLER, ROUTES
 
 __all__ = [
-    "MAX_BODY_BYTES", "DRAIN_BODY_BYTES", "Sandbox", "SandboxAlreadyRunning", "WebhookWorker", "main", "make_app",
+    "MAX_BODY_BYTES", "DRAIN_BODY_BYTES", "Sandbox", "SandboxAlreadyRunning", "SandboxApplication", "WebhookWorker",
+    "main", "make_app",
 ]
 
 #: tornado reads bodies up to this size, so one over MAX_BODY_BYTES still gets its 400 answer:
 #: refusing before reading would close the socket under a client still sending, which it sees as
 #: a reset connection, not an answer. Past this the server stops reading and closes.
 DRAIN_BODY_BYTES = 16 * MAX_BODY_BYTES
+#: the landing page's templates and stylesheet
+TEMPLATES = Path(__file__).with_name("templates")
 _access_log = logging.getLogger("octopus_nb.sandbox.access")
 
 
@@ -53,10 +65,10 @@ class WebhookWorker:
     then records each result (lock).
     """
 
-    def __init__(self, state: SandboxState, errors: list[BaseException]):
-        self.state = state
-        #: the app's list of handler bugs; an unexpected exception while delivering lands here too
-        self.errors = errors
+    def __init__(self, app: "SandboxApplication"):
+        #: where the current state is (read on each round: ``reset()`` replaces it) and where an
+        #: unexpected exception while delivering is recorded, with the handlers' bugs
+        self.app = app
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._running = False
@@ -64,16 +76,16 @@ class WebhookWorker:
     async def run(self) -> None:
         """Deliver until cancelled: claim what is due, POST it, sleep until woken (or the poll)."""
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
-        self.state.wake_webhooks = self.wake
         self._running = True
         # Our own client (not tornado's per-loop shared one), closed when the worker stops.
         client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=64)
         try:
             while True:
                 self._wake.clear()  # before claiming, so a wake during the POSTs is not lost
-                batch = self.state.claim_due_webhooks()
+                state = self.app.state
+                batch = state.claim_due_webhooks()
                 if batch:
-                    await asyncio.gather(*(self._attempt(client, delivery) for delivery in batch))
+                    await asyncio.gather(*(self._attempt(client, state, delivery) for delivery in batch))
                     continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), WEBHOOK_POLL_SECONDS)
@@ -81,7 +93,6 @@ class WebhookWorker:
                     pass  # the poll: with a real clock, retries come due without a wake
         finally:
             self._running = False
-            self.state.wake_webhooks = lambda: None
             client.close()
 
     def wake(self) -> None:
@@ -94,7 +105,10 @@ class WebhookWorker:
         except RuntimeError:
             pass  # the loop closed as the sandbox stopped: nothing is delivered any more
 
-    async def _attempt(self, client: tornado.httpclient.AsyncHTTPClient, delivery) -> None:  # noqa: ANN001
+    async def _attempt(
+        self, client: tornado.httpclient.AsyncHTTPClient, state: SandboxState, delivery: WebhookDelivery
+    ) -> None:
+        """POST one delivery and record the result on the state it came from (a reset meanwhile drops it)."""
         request = tornado.httpclient.HTTPRequest(
             delivery.url,
             method="POST",
@@ -112,28 +126,53 @@ class WebhookWorker:
         except (OSError, tornado.httpclient.HTTPClientError, asyncio.TimeoutError):
             pass  # refused, reset or timed out: "no answer", recorded below and retried later
         except Exception as exc:  # a bug here must fail the tests, but must not stall the outbox
-            self.errors.append(exc)
-        self.state.record_webhook_attempt(delivery, status_code)
+            self.app.errors.append(exc)
+        state.record_webhook_attempt(delivery, status_code)
 
     async def drain(self, timeout: float) -> bool:
         """Wait until every delivery due now has been attempted; False if ``timeout`` ran out first."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         self.wake()
-        while not self.state.webhooks_settled():
+        while not self.app.state.webhooks_settled():
             if not self._running or loop.time() >= deadline:
                 return False
             await asyncio.sleep(0.005)
         return True
 
 
-def make_app(state: SandboxState) -> SandboxApplication:
-    """The tornado application serving ``state`` (contract §1-§6), with its webhook worker (not started)."""
-    app = SandboxApplication(
-        state, ROUTES, default_handler_class=NotFoundHandler, compress_response=False, log_function=_log_request
-    )
-    app.webhook_worker = WebhookWorker(state, app.errors)
-    return app
+class SandboxApplication(tornado.web.Application):
+    """The tornado app: the routes, the sandbox's current state, its webhook worker, handler bugs."""
+
+    def __init__(self, seed: int | None = None, secret_key: str | None = None, **settings):
+        self._seed, self._secret_key = seed, secret_key
+        #: unexpected exceptions raised in handlers (bugs); tests fail when this is not empty
+        self.errors: list[BaseException] = []
+        #: delivers the outbox's webhooks off the request path; run by the server thread
+        self.webhook_worker = WebhookWorker(self)
+        #: the current state; handlers and the worker read it here on use, since ``reset()`` replaces it
+        self.state = self._new_state(base_url="")
+        super().__init__(ROUTES, default_handler_class=DEFAULT_HANDLER, template_path=str(TEMPLATES), **settings)
+
+    def _new_state(self, base_url: str) -> SandboxState:
+        return SandboxState(self._seed, self._secret_key, base_url, on_outbox_change=self.webhook_worker.wake)
+
+    def reset(self, base_url: str | None = None) -> None:
+        """Swap in a fresh state built from the same arguments, so resetting can't drift from constructing.
+
+        ``base_url`` (default: the current one) is where the new state's links point. Queued webhook
+        deliveries are forgotten with the old state; one in flight finishes, but its result is dropped.
+        """
+        self.state = self._new_state(self.state.base_url if base_url is None else base_url)
+
+
+def make_app(seed: int | None = None, secret_key: str | None = None) -> SandboxApplication:
+    """The tornado application of a sandbox (contract §1-§6), with its webhook worker (not started).
+
+    Raises:
+        ValueError: ``secret_key`` does not have Checkout.com's shape.
+    """
+    return SandboxApplication(seed, secret_key, compress_response=False, log_function=_log_request)
 
 
 class Sandbox:
@@ -148,16 +187,26 @@ class Sandbox:
     """
 
     def __init__(self, seed: int | None = None, secret_key: str | None = None, host: str = "127.0.0.1", port: int = 0):
-        #: the sandbox's state: setups, payments, clock, ids; shared by every handler
-        self.state = SandboxState(seed=seed, secret_key=secret_key)
-        #: the tornado application (its ``errors`` list collects handler bugs)
-        self.app = make_app(self.state)
+        #: the tornado application: routes, the current state, the webhook worker, handler bugs
+        self.app = make_app(seed=seed, secret_key=secret_key)
         self.host = host
         self.port = port
         self._server = ServerThread(
             self.app, host, port, name="octopus-sandbox", max_body_size=DRAIN_BODY_BYTES,
             background=self.app.webhook_worker.run,
         )
+
+    @property
+    def state(self) -> SandboxState:
+        """The current state: setups, payments, clock, ids. ``reset()`` replaces it, so don't keep it."""
+        return self.app.state
+
+    def reset(self) -> None:
+        """Forget everything and restart the seeded sequences: a fresh state, built like the first.
+
+        The same as ``POST /_sandbox/reset``; the clock, ids and tokens start over.
+        """
+        self.app.reset()
 
     @property
     def secret_key(self) -> str:
@@ -180,7 +229,8 @@ class Sandbox:
     def start(self) -> "Sandbox":
         if self.is_running():
             raise SandboxAlreadyRunning("Sandbox is already running at " + self.state.base_url)
-        self.state.base_url = self._server.start()
+        # Links name the bound address, known only now: serve from a fresh state built with it.
+        self.app.reset(base_url=self._server.start())
         return self
 
     def stop(self) -> None:

@@ -130,6 +130,25 @@ def _customer_errors(customer: Any) -> list[str]:
     return codes
 
 
+def refund_errors(amount: Any, reference: Any, available: int) -> list[str]:
+    """Every validation code a refund body earns; ``amount`` None means the whole balance.
+
+    Octopus rule: amounts end in 0. Sandbox rule: at most what is left to refund.
+    """
+    codes = []
+    if amount is None:
+        pass
+    elif not is_int(amount) or amount < 1:
+        codes.append("amount_invalid")
+    elif amount % 10:
+        codes.append("amount_must_end_in_zero")
+    elif amount > available:
+        codes.append("refund_amount_exceeds_balance")
+    if reference is not None and not _is_short_text(reference, TEXT_LIMITS["reference"]):
+        codes.append("reference_invalid")
+    return codes
+
+
 def octopus_readiness(fields: dict) -> tuple[str, list[str]]:
     """Octopus's status and flags for a setup's fields.
 

@@ -1,0 +1,64 @@
+"""The ``Cko-Idempotency-Key`` store: which keys are claimed, and the responses to replay.
+
+Not locked on its own: ``models.SandboxState`` calls it under its one lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .clock import SandboxClock
+from .exceptions import InFlight, InvalidRequest
+
+#: Sandbox rule: an idempotency key is remembered for 24 hours of sandbox time.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same" under one key: method, path and the raw body."""
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+@dataclass
+class StoredResponse:
+    fingerprint: str
+    stored_at: datetime
+    status: int | None = None  #: None while the first request is in flight
+    body: bytes = b""
+
+
+class IdempotencyStore:
+    """Keys → the first request's fingerprint and, once it finished, its response."""
+
+    def __init__(self, clock: SandboxClock):
+        self._clock = clock
+        self._stored: dict[str, StoredResponse] = {}
+
+    def begin(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
+        """Claim ``key`` for a request, or return the stored (status, body) to replay.
+
+        Sandbox rule: same key and same method/path/body within 24 h replays the stored response;
+        a different request under the same key is ``idempotency_key_reused`` (422); a key whose
+        first request is still being processed gets 429.
+        """
+        now = self._clock.now()
+        stored = self._stored.get(key)
+        if stored and now - stored.stored_at > IDEMPOTENCY_WINDOW:
+            stored = None
+        if stored is None:
+            self._stored[key] = StoredResponse(fingerprint, now)
+            return None
+        if stored.fingerprint != fingerprint:
+            raise InvalidRequest("idempotency_key_reused")
+        if stored.status is None:
+            raise InFlight("request_in_progress")
+        return stored.status, stored.body
+
+    def finish(self, key: str, status: int, body: bytes) -> None:
+        """Store the response for ``key``; a 5xx or 429 releases the key so a retry can run."""
+        if status >= 500 or status == 429:
+            self._stored.pop(key, None)
+        elif key in self._stored:
+            self._stored[key].status, self._stored[key].body = status, body

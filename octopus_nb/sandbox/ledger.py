@@ -1,0 +1,145 @@
+"""What one sandbox holds: setups, payments, customers and events, and how they change.
+
+One lookup per resource (like moto's ``get_queue``), so "unknown id" is answered in one place,
+and one place a payment's status changes, checked against ``resources.TRANSITIONS``; every
+change records its webhook event and queues it on the outbox. Not locked on its own:
+``models.SandboxState`` calls it under its one lock.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import views
+from .clock import SandboxClock
+from .exceptions import Conflict, Gone, NotFound
+from .outbox import WebhookOutbox
+from .resources import RETRYABLE, Action, Event, Payment, PaymentSetup, is_transition
+
+
+class Ledger:
+    """The sandbox's resources, by id."""
+
+    def __init__(self, new_id: Callable[[str], str], clock: SandboxClock, outbox: WebhookOutbox, base_url: str):
+        self._new_id, self._clock, self._outbox, self._base_url = new_id, clock, outbox, base_url
+        self.setups: dict[str, PaymentSetup] = {}
+        self.payments: dict[str, Payment] = {}
+        self.tokens: dict[str, str] = {}  #: landing-page token → payment id
+        self._awaiting: dict[str, Payment] = {}  #: what the clock may expire, so a check is O(pending)
+        self.customers: dict[str, str] = {}  #: customer email → customer id
+        self.events: list[Event] = []
+
+    # --- lookups: each also expires what the clock has made due, so no answer is stale -------
+
+    def setup(self, setup_id: str) -> PaymentSetup:
+        self.expire_due()
+        setup = self.setups.get(setup_id)
+        if setup is None:
+            raise NotFound("payment_setup_not_found")
+        return setup
+
+    def payment(self, payment_id: str) -> Payment:
+        self.expire_due()
+        payment = self.payments.get(payment_id)
+        if payment is None:
+            raise NotFound("payment_not_found")
+        return payment
+
+    def latest_payment(self, setup: PaymentSetup) -> Payment | None:
+        return self.payments.get(setup.latest_payment_id or "")
+
+    def pending(self, payment_id: str) -> Payment:
+        """The payment, if the customer may still act on it. Raises ``Conflict`` otherwise."""
+        payment = self.payment(payment_id)
+        if payment.status != "Pending":
+            raise Conflict("payment_not_pending")
+        return payment
+
+    def payment_for_token(self, token: str) -> Payment:
+        self.expire_due()
+        payment_id = self.tokens.get(token)
+        if payment_id is None:
+            raise NotFound("token_not_found")
+        return self.payments[payment_id]
+
+    def actionable(self, token: str) -> Payment:
+        """The payment behind a landing-page token the customer may still use.
+
+        Sandbox rule: an unknown token is ``NotFound``; a used one, or a payment no longer Pending,
+        is ``Gone``.
+        """
+        payment = self.payment_for_token(token)
+        if payment.token_used:
+            raise Gone("token_used")
+        if payment.status == "Expired":
+            raise Gone("payment_expired")
+        if payment.status != "Pending":
+            raise Gone("payment_not_pending")
+        return payment
+
+    def refuse_if_confirmed(self, setup: PaymentSetup) -> None:
+        """Sandbox rule: a setup holds one live payment; Declined or Expired lets the customer retry."""
+        latest = self.latest_payment(setup)
+        if latest is not None and latest.status not in RETRYABLE:
+            raise Conflict("payment_setup_already_confirmed")
+
+    # --- changes ---------------------------------------------------------------------------
+
+    def add_setup(self, fields: dict) -> PaymentSetup:
+        setup = PaymentSetup(self._new_id("set"), fields)
+        self.setups[setup.id] = setup
+        return setup
+
+    def add_payment(self, setup: PaymentSetup, payment: Payment) -> None:
+        """Record a new Pending payment as ``setup``'s latest; its token opens the landing page."""
+        self.payments[payment.id] = payment
+        self._awaiting[payment.id] = payment
+        self.tokens[payment.token] = payment.id
+        setup.latest_payment_id = payment.id
+        self.emit("payment_pending", payment)
+
+    def customer_for(self, customer: dict) -> dict:
+        """Reuse the customer named by ``id`` or by e-mail address, else create one."""
+        email = (customer.get("email") or {}).get("address")
+        customer_id = customer.get("id") or self.customers.get(email or "") or self._new_id("cus")
+        if email:
+            self.customers.setdefault(email, customer_id)
+        view = {"id": customer_id}
+        if email:
+            view["email"] = email
+        if customer.get("name"):
+            view["name"] = customer["name"]
+        return view
+
+    def move(self, payment: Payment, status: str) -> None:
+        """The one place a payment changes status, checked against ``resources.TRANSITIONS``."""
+        if not is_transition(payment.status, status):
+            raise Conflict("payment_status_invalid")
+        payment.status = status
+        self._awaiting.pop(payment.id, None)
+
+    def expire(self, payment: Payment) -> None:
+        self.move(payment, "Expired")
+        self.emit("payment_expired", payment)
+
+    def expire_due(self) -> None:
+        """Sandbox rule: a pending payment past ``expires_on`` (sandbox clock) is Expired."""
+        now = self._clock.now()
+        for payment in [p for p in self._awaiting.values() if now >= p.expires_on]:
+            self.expire(payment)
+
+    def add_action(self, payment: Payment, kind: str, amount: int, approved: bool, reference=None) -> Action:
+        code, summary = ("10000", "Approved") if approved else ("20005", "Declined - Do Not Honour")
+        action = Action(self._new_id("act"), kind, self._clock.now(), amount, approved, code, summary, reference)
+        payment.actions.append(action)
+        return action
+
+    def emit(self, event_type: str, payment: Payment, action: Action | None = None) -> Event:
+        """Record a webhook event and queue it for delivery."""
+        now = self._clock.now()
+        event_id = self._new_id("evt")
+        body = views.event_body(self._base_url, event_id, event_type, now, payment, action)
+        event = Event(event_id, event_type, now, payment.id, action.id if action else None, body)
+        self.events.append(event)
+        self._outbox.queue(event)
+        return event

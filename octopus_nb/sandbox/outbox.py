@@ -1,0 +1,174 @@
+"""The webhook outbox and its delivery log (contract §5): what is due, and every attempt made.
+
+Events become signed deliveries here, on the sandbox clock; the server's worker claims the due
+ones, does the POSTs off the request path and records each result. Not locked on its own:
+``models.SandboxState`` calls it under its one lock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from .._shared.signing import sign
+from .clock import SandboxClock, isoformat
+from .exceptions import InvalidRequest, MalformedRequest
+from .resources import Event
+from .validation import is_webhook_url
+
+#: Sandbox rule: Checkout.com's retry schedule for a failed webhook delivery (8 retries), measured on
+#: the sandbox clock, so advancing the clock delivers due retries without waiting in real time.
+WEBHOOK_RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (5, 10, 15, 30, 60, 240, 720, 720))
+
+
+@dataclass
+class DeliveryAttempt:
+    """One POST of an event to the webhook URL; ``status_code`` None means no answer."""
+
+    event_id: str
+    type: str
+    url: str
+    attempt: int  #: 1 = the first delivery, 2 = the first retry, ...
+    attempted_at: datetime
+    status_code: int | None = None
+    done: bool = False  #: False while the POST is in flight (not yet listed)
+
+
+@dataclass(eq=False)
+class WebhookDelivery:
+    """An event waiting in the outbox: where it goes, the exact bytes and signature, when it is due.
+
+    The body and signature are fixed when the event is queued, so every retry sends the same bytes.
+    """
+
+    event_id: str
+    type: str
+    url: str
+    body: bytes
+    headers: dict
+    due_at: datetime
+    attempt: int = 1  #: the number the next attempt will carry
+    in_flight: DeliveryAttempt | None = None
+    cancelled: bool = False  #: delivery was turned off while this was in flight: no retry
+
+
+class WebhookOutbox:
+    """Queued and retrying deliveries, the webhook settings, and the log of attempts."""
+
+    def __init__(self, clock: SandboxClock, on_change: Callable[[], None]):
+        self._clock = clock
+        #: called when deliveries may have come due (the caller's lock held: it must not block)
+        self._on_change = on_change
+        #: where events are POSTed and the key they are signed with; None: delivery is off
+        self.url: str | None = None
+        self._signature_key: str | None = None
+        self._queue: list[WebhookDelivery] = []  #: queued and retrying deliveries, in event order
+        self._attempts: list[DeliveryAttempt] = []  #: every delivery attempt, oldest first
+
+    def configure(self, body: Any) -> dict:
+        """Set where events are POSTed and the key that signs them; ``{}`` or a null ``url`` turns delivery off.
+
+        Sandbox rule: events are queued for the URL and key set when they happen; turning delivery
+        off drops every queued delivery and retry.
+
+        Raises:
+            MalformedRequest, InvalidRequest (``webhook_url_invalid``, ``signature_key_invalid``)
+        """
+        if not isinstance(body, dict):
+            raise MalformedRequest()
+        url, key = body.get("url"), body.get("signature_key")
+        if url is None:
+            self.url = self._signature_key = None
+            for delivery in self._queue:
+                delivery.cancelled = True
+            self._queue = [delivery for delivery in self._queue if delivery.in_flight]
+            return self.settings()
+        codes = []
+        if not is_webhook_url(url):
+            codes.append("webhook_url_invalid")
+        if not (isinstance(key, str) and 1 <= len(key) <= 1024):
+            codes.append("signature_key_invalid")
+        if codes:
+            raise InvalidRequest(*codes)
+        self.url, self._signature_key = url, key
+        return self.settings()
+
+    def settings(self) -> dict:
+        """The webhook configuration (the signing key is never echoed)."""
+        return {"url": self.url}
+
+    def queue(self, event: Event) -> None:
+        """Queue ``event`` for delivery: the exact bytes and their signature are fixed now."""
+        if self.url is None or self._signature_key is None:
+            return
+        body = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Cko-Signature": sign(body, self._signature_key)}
+        self._queue.append(WebhookDelivery(event.id, event.type, self.url, body, headers, event.created_on))
+        self._on_change()
+
+    def clock_moved(self) -> None:
+        """Retries may have come due: tell whoever delivers."""
+        self._on_change()
+
+    def claim_due(self) -> list[WebhookDelivery]:
+        """Mark every delivery due on the sandbox clock as in flight and return them.
+
+        Sandbox rule: an attempt is stamped with the sandbox time it was due at, and the next retry
+        is scheduled from there, so a clock advanced by hours delivers every retry that came due
+        meanwhile (the worker claims again until none is due), and a seed gives the same log
+        however quickly the worker runs. Attempts are listed in claim order, deterministic however
+        the POSTs interleave.
+        """
+        now = self._clock.now()
+        due = [d for d in self._queue if d.in_flight is None and d.due_at <= now]
+        for delivery in due:
+            delivery.in_flight = DeliveryAttempt(
+                delivery.event_id, delivery.type, delivery.url, delivery.attempt, delivery.due_at
+            )
+            self._attempts.append(delivery.in_flight)
+        return due
+
+    def record(self, delivery: WebhookDelivery, status_code: int | None) -> None:
+        """Record how an attempt ended; a failure is rescheduled on the retry schedule.
+
+        Sandbox rule: non-2xx, refused or no answer is a failure, retried after 5 min, 10 min,
+        15 min, 30 min, 1 h, 4 h, 12 h and 12 h of sandbox time (8 retries), then given up.
+        A delivery this outbox no longer holds is ignored.
+        """
+        attempt = delivery.in_flight
+        if attempt is None or delivery not in self._queue:
+            return
+        attempt.status_code, attempt.done = status_code, True
+        delivery.in_flight = None
+        delivered = status_code is not None and 200 <= status_code < 300
+        if delivered or delivery.cancelled or delivery.attempt > len(WEBHOOK_RETRY_DELAYS):
+            self._queue.remove(delivery)
+        else:
+            delivery.due_at = attempt.attempted_at + WEBHOOK_RETRY_DELAYS[delivery.attempt - 1]
+            delivery.attempt += 1
+
+    def settled(self) -> bool:
+        """True when no delivery is in flight or due now (later retries wait for the clock)."""
+        now = self._clock.now()
+        return not any(d.in_flight is not None or d.due_at <= now for d in self._queue)
+
+    def delivery_count(self) -> int:
+        """Delivery attempts made so far (each retry counts)."""
+        return sum(attempt.done for attempt in self._attempts)
+
+    def deliveries(self) -> list[dict]:
+        """Every finished delivery attempt, oldest first (the wire's ``/_sandbox/webhooks/deliveries``)."""
+        return [
+            {
+                "event_id": attempt.event_id,
+                "type": attempt.type,
+                "url": attempt.url,
+                "status_code": attempt.status_code,
+                "attempt": attempt.attempt,
+                "attempted_at": isoformat(attempt.attempted_at),
+            }
+            for attempt in self._attempts
+            if attempt.done
+        ]

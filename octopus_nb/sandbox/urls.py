@@ -1,0 +1,29 @@
+"""The routing table: path pattern → handler (like moto's ``urls.py``); ``server.make_app`` serves it."""
+
+from __future__ import annotations
+
+from . import handlers
+
+_ID = r"([^/]+)"
+ROUTES = [
+    # the API (contract §3-§4)
+    (r"/payments/setups", handlers.PaymentSetupsHandler),
+    (rf"/payments/setups/{_ID}", handlers.PaymentSetupHandler),
+    (rf"/payments/setups/{_ID}/confirm/{_ID}", handlers.ConfirmPaymentSetupHandler),
+    (rf"/payments/{_ID}", handlers.PaymentHandler),
+    (rf"/payments/{_ID}/actions", handlers.PaymentActionsHandler),
+    (rf"/payments/{_ID}/refunds", handlers.RefundsHandler),
+    # the sandbox's own control surface (contract §6)
+    (rf"/_sandbox/payments/{_ID}/(approve|decline|expire)", handlers.CustomerActionHandler),
+    (r"/_sandbox/clock", handlers.ClockHandler),
+    (r"/_sandbox/stats", handlers.StatsHandler),
+    (r"/_sandbox/reset", handlers.ResetHandler),
+    (r"/_sandbox/webhooks", handlers.WebhooksHandler),
+    (r"/_sandbox/webhooks/deliveries", handlers.WebhookDeliveriesHandler),
+    (r"/_sandbox/webhooks/flush", handlers.WebhookFlushHandler),
+    (r"/_sandbox/faults", handlers.FaultsHandler),
+    # the customer's browser
+    (r"/_sandbox/octopus/oos/payment/?", handlers.LandingPageHandler),
+]
+#: what answers a path no route matches (401 without the key, else an empty 404)
+DEFAULT_HANDLER = handlers.NotFoundHandler
