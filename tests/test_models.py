@@ -2,7 +2,8 @@
 
 import pytest
 
-from octopus_nb.sandbox import make_app, validation
+from octopus_nb._shared.contract import MAX_AMOUNT
+from octopus_nb.sandbox import make_app
 from octopus_nb.sandbox.exceptions import Conflict, InvalidRequest, MalformedRequest, NotFound
 from octopus_nb.sandbox.models import SandboxState
 
@@ -64,7 +65,7 @@ def test_required_fields(state):
     assert caught.value.error_codes == ["amount_required", "currency_required"]
 
 
-@pytest.mark.parametrize("amount", [True, 10.0, "1000", 0, validation.MAX_AMOUNT + 10])
+@pytest.mark.parametrize("amount", [True, 10.0, "1000", 0, MAX_AMOUNT + 10])
 def test_amount_must_be_a_positive_integer(state, amount):
     with pytest.raises(InvalidRequest, match="amount_invalid"):
         state.create_payment_setup({**READY, "amount": amount})

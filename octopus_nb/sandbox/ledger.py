@@ -31,19 +31,18 @@ class Ledger:
 
     # --- lookups: each also expires what the clock has made due, so no answer is stale -------
 
-    def setup(self, setup_id: str) -> PaymentSetup:
+    def _find(self, table: dict, key: str, not_found: str):  # noqa: ANN202 - a value of ``table``
         self.expire_due()
-        setup = self.setups.get(setup_id)
-        if setup is None:
-            raise NotFound("payment_setup_not_found")
-        return setup
+        found = table.get(key)
+        if found is None:
+            raise NotFound(not_found)
+        return found
+
+    def setup(self, setup_id: str) -> PaymentSetup:
+        return self._find(self.setups, setup_id, "payment_setup_not_found")
 
     def payment(self, payment_id: str) -> Payment:
-        self.expire_due()
-        payment = self.payments.get(payment_id)
-        if payment is None:
-            raise NotFound("payment_not_found")
-        return payment
+        return self._find(self.payments, payment_id, "payment_not_found")
 
     def latest_payment(self, setup: PaymentSetup) -> Payment | None:
         return self.payments.get(setup.latest_payment_id or "")
@@ -56,11 +55,7 @@ class Ledger:
         return payment
 
     def payment_for_token(self, token: str) -> Payment:
-        self.expire_due()
-        payment_id = self.tokens.get(token)
-        if payment_id is None:
-            raise NotFound("token_not_found")
-        return self.payments[payment_id]
+        return self.payments[self._find(self.tokens, token, "token_not_found")]
 
     def actionable(self, token: str) -> Payment:
         """The payment behind a landing-page token the customer may still use.

@@ -1,8 +1,9 @@
 """The sandbox's API operations: ``SandboxState`` composes the parts under one lock.
 
-The parts each hold one idea: ``resources`` (the data and the lifecycle table), ``idempotency``
-(the key store), ``outbox`` (webhook deliveries), ``faults`` (fault injection), ``views`` (wire
-JSON), ``validation`` (request rules and readiness), ``clock`` (sandbox time). Nothing here knows
+The parts each hold one idea: ``resources`` (the data and the lifecycle table), ``ledger`` (the
+resources held, their lookups and status changes), ``idempotency`` (the key store), ``outbox``
+(webhook deliveries), ``faults`` (fault injection), ``views`` (wire JSON), ``validation``
+(request rules and readiness), ``clock`` (sandbox time). Nothing here knows
 about HTTP: methods are named after API operations, take plain data and return plain data (what
 the handlers serialise), and raise ``exceptions.SandboxError`` subclasses that ``handlers.py``
 maps to status codes. Time comes from the sandbox clock and randomness from one seedable
@@ -18,22 +19,16 @@ import threading
 from datetime import timedelta
 from typing import Any, Callable
 
+from .._shared.contract import WRITABLE_FIELDS
 from . import views
 from .clock import CLOCK_LIMIT, SandboxClock, isoformat
 from .exceptions import InvalidRequest, MalformedRequest
 from .faults import FaultInjector, FaultPlan
 from .idempotency import IdempotencyStore, fingerprint
-from .outbox import WebhookDelivery, WebhookOutbox
 from .ledger import Ledger
+from .outbox import WebhookDelivery, WebhookOutbox
 from .resources import REFUNDABLE, Payment, PaymentSetup
-from .validation import (
-    WRITABLE_FIELDS,
-    is_number,
-    octopus_readiness,
-    refund_errors,
-    setup_field_errors,
-    with_payment_id,
-)
+from .validation import is_number, octopus_readiness, refund_errors, setup_field_errors, with_payment_id
 
 #: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
 #: opens a sandbox on your own loopback interface.
@@ -125,6 +120,7 @@ class SandboxState:
 
     # --- idempotency (contract §1) ---------------------------------------------------------
 
+    #: what makes two requests "the same" under one key: ``fingerprint(method, path, body)``
     fingerprint = staticmethod(fingerprint)
 
     def begin_idempotent(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:

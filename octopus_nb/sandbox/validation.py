@@ -10,15 +10,7 @@ import re
 from typing import Any, Callable
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from .._shared.contract import (  # noqa: F401 - WRITABLE_FIELDS: the model's vocabulary, re-exported
-    CURRENCY_PATTERN,
-    MAX_AMOUNT,
-    PAYMENT_TYPES,
-    TEXT_LIMITS,
-    URL_PATTERN,
-    WRITABLE_FIELDS,
-    is_url,
-)
+from .._shared.contract import CURRENCY_PATTERN, MAX_AMOUNT, PAYMENT_TYPES, TEXT_LIMITS, URL_PATTERN, is_url
 
 _CHANNEL_PATTERN = re.compile(r"^pc_[a-z2-7]{26}$")
 _CUSTOMER_ID_PATTERN = re.compile(r"^cus_[a-z2-7]{26}$")
