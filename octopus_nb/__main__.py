@@ -74,7 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("demo", help="run the quickstart in this terminal, on the embedded sandbox")
     run.add_argument("--seed", type=int, default=7, help="sandbox seed (same ids every run; default 7)")
     run.add_argument("--no-qr", action="store_true", help="do not draw the QR code")
+    from .conformance.cli import add_parser as add_conformance_parser
+
+    add_conformance_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "conformance":
+        return args.run(args)
     if hasattr(sys.stdout, "reconfigure"):
         # The QR code is drawn with block characters; never crash on a terminal that lacks them.
         sys.stdout.reconfigure(errors="replace")
