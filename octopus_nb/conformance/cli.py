@@ -8,7 +8,9 @@ CI job or a shell script can gate on it. The key is read from the settings, neve
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import Any
 
 from ..environments import connect
 from ..errors import ConfigurationError, OctopusError
@@ -16,6 +18,8 @@ from .compare import compare
 from .probe import record
 from .recording import Recording
 
+#: Longest value shown in a cell of the printed table (a whole missing object can be long).
+CELL_WIDTH = 60
 TARGET_HELP = (
     "embedded (the embedded sandbox, seed 7), sandbox (Checkout.com's sandbox from the CKO_* settings) "
     "or a base URL (with CKO_SECRET_KEY)"
@@ -74,9 +78,15 @@ def run_compare(args: argparse.Namespace) -> int:
     if differences.empty:
         print(f"no difference: {args.b} conforms to {args.a} ({len(recordings[0])} exchanges)")
         return 0
-    import pandas as pd
-
-    with pd.option_context("display.width", 250, "display.max_colwidth", 60, "display.max_rows", None):
-        print(differences.to_string(index=False))
+    shown = differences.assign(a=differences["a"].map(_cell), b=differences["b"].map(_cell))
+    print(shown.to_string(index=False))
     print(f"{len(differences)} differences")
     return 1
+
+
+def _cell(value: Any) -> str:
+    """A value as compact JSON text ("—" when absent), cut to :data:`CELL_WIDTH` characters."""
+    if value is None:
+        return "—"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
