@@ -17,6 +17,7 @@ from ._shared.version import __version__
 from .client import Client
 from .environments import connect
 from .errors import (
+    ActionNotAllowedError,
     ApiUnreachable,
     AuthenticationError,
     CheckoutApiError,
@@ -26,6 +27,7 @@ from .errors import (
     NotFoundError,
     OctopusError,
     RateLimitError,
+    RefundNotAllowedError,
     SignatureError,
     ValidationError,
     WaitTimeoutError,
@@ -48,8 +50,8 @@ from .webhooks import verify_signature
 
 
 __all__ = [
-    "ApiUnreachable", "AuthenticationError", "CheckoutApiError", "Client", "ConfigurationError",
-    "ConflictError", "NotFoundError", "OctopusError", "RateLimitError", "SignatureError",
+    "ActionNotAllowedError", "ApiUnreachable", "AuthenticationError", "CheckoutApiError", "Client", "ConfigurationError",
+    "ConflictError", "NotFoundError", "OctopusError", "RateLimitError", "RefundNotAllowedError", "SignatureError",
     "ValidationError", "confirm_payment_setup", "connect", "create_payment_setup", "get_payment",
     "get_payment_actions", "get_payment_setup", "refund_payment", "update_payment_setup",
     "writable_fields",

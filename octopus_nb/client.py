@@ -19,16 +19,20 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from ._shared.version import __version__
-from .errors import ERROR_CLASSES, ApiUnreachable, CheckoutApiError
+from .errors import ApiUnreachable, CheckoutApiError, error_class
 from .history import Exchange, History
 
 #: (connect, read) seconds. requests has no default timeout; a silent server must not hang a notebook.
 DEFAULT_TIMEOUT = (3.05, 15.0)
 #: Transient answers worth another try (Checkout.com documents 429 and 502; 503/504 are gateways').
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: A 409 with this code means "the first request with this idempotency key is still running":
+#: Checkout.com documents it as safe to retry with the same key, so the client does, like a 429.
+IN_PROGRESS_CODE = "request_in_progress"
 USER_AGENT = f"octopus-nb/{__version__}"
 #: Request fields that are secrets in their own right (the webhook signing key): sent, but
 #: recorded in the history as "***", like the Authorization header is never recorded at all.
@@ -146,7 +150,9 @@ class Client:
         self._key_random = random.Random(seed) if seed is not None else None
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
-        adapter = HTTPAdapter(max_retries=retry if retry is not None else default_retry())
+        #: the retry policy: urllib3 applies it to connection errors and RETRY_STATUSES, the client to 409 in progress
+        self.retry = retry if retry is not None else default_retry()
+        adapter = HTTPAdapter(max_retries=self.retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -176,23 +182,33 @@ class Client:
             data = json.dumps(body, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
-        try:
-            response = self.session.request(method, self.base_url + path, data=data, headers=headers, timeout=self.timeout)
-        except requests.RequestException as exc:
-            self._record(method, path, started, idempotency_key, body, error=exc)
-            raise ApiUnreachable(self._unreachable_message(method, path, idempotency_key, exc)) from exc
-        document = _json_or_text(response)
-        self._record(method, path, started, idempotency_key, body, response=response, document=document)
+        url = self.base_url + path
+        retry, attempts = self.retry, 0
+        while True:
+            try:
+                response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
+            except requests.RequestException as exc:
+                self._record(method, path, started, idempotency_key, body, error=exc, attempts=attempts + 1)
+                raise ApiUnreachable(self._unreachable_message(method, path, idempotency_key, exc)) from exc
+            attempts += _attempts(response)
+            document = _json_or_text(response)
+            if not _in_progress(response, document):
+                break
+            try:  # the same key again after a back-off, at most the policy's total times
+                retry = retry.increment(method, url)
+            except MaxRetryError:
+                break
+            retry.sleep()
+        self._record(method, path, started, idempotency_key, body, response=response, document=document, attempts=attempts)
         if not response.ok:
             raise self._api_error(method, path, response, document, body)
         result = ApiResultList(document) if isinstance(document, list) else ApiResult(document or {})
         result.status, result.request_id = response.status_code, response.headers.get("Cko-Request-Id")
         return result
 
-    def _record(self, method, path, started, idempotency_key, body, *, response=None, document=None, error=None):  # noqa: ANN001
+    def _record(self, method, path, started, idempotency_key, body, *, response=None, document=None, error=None, attempts=1):  # noqa: ANN001
         latency = timedelta(seconds=time.perf_counter() - started)
         when = _server_time(response) if response is not None else datetime.now(timezone.utc)
-        retries = getattr(getattr(response, "raw", None), "retries", None)
         codes = document.get("error_codes", ()) if isinstance(document, dict) else ()
         self.history.record(
             Exchange(
@@ -201,7 +217,7 @@ class Client:
                 path=path,
                 status=response.status_code if response is not None else None,
                 latency=latency,
-                attempts=1 + len(retries.history) if retries is not None else 1,
+                attempts=attempts,
                 request_id=response.headers.get("Cko-Request-Id") if response is not None else None,
                 idempotency_key=idempotency_key,
                 request_body=_redacted(body),
@@ -214,13 +230,14 @@ class Client:
     def _api_error(self, method, path, response, document, body) -> CheckoutApiError:  # noqa: ANN001
         document = document if isinstance(document, dict) else {}
         codes = document.get("error_codes")
-        return ERROR_CLASSES.get(response.status_code, CheckoutApiError)(
+        codes = [code for code in codes if isinstance(code, str)] if isinstance(codes, list) else []
+        return error_class(response.status_code, codes)(
             response.status_code,
             method=method,
             path=path,
             request_id=document.get("request_id") or response.headers.get("Cko-Request-Id"),
             error_type=document.get("error_type"),
-            error_codes=codes if isinstance(codes, list) else [],
+            error_codes=codes,
             request_body=body if isinstance(body, dict) else None,
         )
 
@@ -252,6 +269,17 @@ def _redacted(body: Any) -> Any:
     if isinstance(body, dict) and not SECRET_FIELDS.isdisjoint(body):
         return {key: "***" if key in SECRET_FIELDS else value for key, value in body.items()}
     return body
+
+
+def _attempts(response: requests.Response) -> int:
+    """How many times urllib3 sent the request that got ``response`` (1 + its retries)."""
+    retries = getattr(response.raw, "retries", None)
+    return 1 + len(retries.history) if retries is not None else 1
+
+
+def _in_progress(response: requests.Response, document: Any) -> bool:
+    codes = document.get("error_codes") if response.status_code == 409 and isinstance(document, dict) else None
+    return isinstance(codes, list) and IN_PROGRESS_CODE in codes
 
 
 def _json_or_text(response: requests.Response) -> Any:

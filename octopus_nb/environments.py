@@ -83,6 +83,7 @@ def connect(
     seed: int | None = None,
     allow_production: bool = False,
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    confirm_response: str | None = None,
 ) -> Client:
     """A client for the embedded sandbox (default), a running server, or a Checkout.com environment.
 
@@ -93,6 +94,8 @@ def connect(
       key, prefix and channel default to ``CKO_SECRET_KEY``, ``CKO_PREFIX``,
       ``CKO_PROCESSING_CHANNEL_ID`` (environment, then ``.env``).
     - ``connect("production", ..., allow_production=True)``: only with the explicit opt-in.
+    - ``confirm_response="payment"|"setup"``: which of the two published confirm answers the
+      embedded sandbox gives (default ``"payment"``, the seed page's); embedded only.
 
     >>> client = connect()  # doctest: +SKIP
 
@@ -100,6 +103,11 @@ def connect(
         ConfigurationError: a refused combination (also a ``ValueError``), with the fix.
     """
     settings = settings_from_environment()
+    if confirm_response is not None and (base_url is not None or environment not in (None, "embedded")):
+        raise ConfigurationError(
+            "confirm_response= sets up the embedded sandbox; a running server or Checkout.com answers as it does "
+            "(start a separate sandbox with python -m octopus_nb.sandbox --confirm-response setup)."
+        )
     if base_url is not None:
         if environment is not None or seed is not None:
             raise ConfigurationError("base_url= names the server itself: leave out environment and seed.")
@@ -111,14 +119,15 @@ def connect(
         return Client(base_url, key, environment=kind, processing_channel_id=processing_channel_id, timeout=timeout)
 
     if environment is None:
-        configured = seed is None and "CKO_SECRET_KEY" in settings
+        configured = seed is None and confirm_response is None and "CKO_SECRET_KEY" in settings
         environment = settings.get("CKO_ENVIRONMENT", "sandbox") if configured else "embedded"
 
     if environment == "embedded":
         from .sandbox import Sandbox  # the client needs the sandbox only here
 
         seed = DEFAULT_SEED if seed is None else seed
-        sandbox = Sandbox(seed=seed, secret_key=secret_key).start()
+        shape = {} if confirm_response is None else {"confirm_response": confirm_response}
+        sandbox = Sandbox(seed=seed, secret_key=secret_key, **shape).start()
         return Client(
             sandbox.base_url, sandbox.secret_key, environment="embedded",
             processing_channel_id=processing_channel_id, timeout=timeout, seed=seed, sandbox=sandbox,

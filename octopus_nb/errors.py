@@ -32,16 +32,22 @@ FIXES: dict[str, str] = {
     "settings_invalid": "settings is an object: success_url, failure_url, capture (bool), excluded_payment_methods (list).",
     "order_invalid": "order must be a JSON object.",
     "billing_invalid": "billing must be a JSON object.",
-    "metadata_invalid": "metadata must be a JSON object.",
+    "metadata_invalid": "metadata is an object of at most 20 keys; each value a string (≤ 255 characters), a number or a boolean.",
     "payment_method_not_supported": "The only payment method on this account is \"octopus\".",
     "payment_setup_already_confirmed": "This setup already has a live payment: get it with get_payment(), or create a new setup.",
     "payment_not_pending": "The customer can act only while the payment is Pending; get_payment() shows its status.",
-    "refund_not_allowed": "Only Captured or Partially Refunded payments can be refunded.",
+    "refund_not_allowed": (
+        "Only Captured or Partially Refunded payments can be refunded: a Pending payment has no money to "
+        "give back yet, and a Declined, Expired or fully Refunded one has none left (get_payment() shows its status)."
+    ),
     "refund_amount_exceeds_balance": "Refund at most balances.available_to_refund (see get_payment()).",
     "idempotency_key_reused": "This Cko-Idempotency-Key was used for a different request: use a fresh key per operation.",
     "idempotency_key_invalid": "Cko-Idempotency-Key must be 1-255 printable characters.",
     "request_body_too_large": "Request bodies are limited to 1 MiB; the API's bodies are a few KB: send only the fields it takes.",
-    "request_in_progress": "The first request with this idempotency key is still running: retry shortly with the same key.",
+    "request_in_progress": (
+        "The first request with this idempotency key is still being processed (409): retry shortly with the "
+        "same key and you get its answer. The client already retried with back-off; raise its retry total to wait longer."
+    ),
     "advance_seconds_invalid": "advance_seconds is a number of seconds between 0 and one year.",
 }
 
@@ -49,7 +55,8 @@ _STATUS_HINTS = {
     400: "The body is not a JSON object.",
     401: "The API key was refused: check the secret key and that it belongs to this environment.",
     404: "No such resource here: check the id, and that the client points at the environment that created it.",
-    429: "Too many requests, or a duplicate request still in flight: retry with the same idempotency key.",
+    403: "The API refused this action on this resource in its current state.",
+    429: "Too many requests (a rate limit, not a duplicate): retry after a back-off with the same idempotency key.",
 }
 
 
@@ -153,7 +160,15 @@ class NotFoundError(CheckoutApiError):
 
 
 class ConflictError(CheckoutApiError):
-    """409: e.g. a second confirm of a setup whose payment is still live."""
+    """409: a second confirm of a setup whose payment is still live, or a duplicate request still in flight."""
+
+
+class ActionNotAllowedError(CheckoutApiError):
+    """403: the action is not allowed on this resource as it stands."""
+
+
+class RefundNotAllowedError(ActionNotAllowedError):
+    """403 ``refund_not_allowed``: only Captured or Partially Refunded payments can be refunded."""
 
 
 class ValidationError(CheckoutApiError):
@@ -161,14 +176,25 @@ class ValidationError(CheckoutApiError):
 
 
 class RateLimitError(CheckoutApiError):
-    """429: too many requests, or the same idempotency key still in flight."""
+    """429: too many requests (a duplicate still in flight is a 409 ``request_in_progress``)."""
 
 
 ERROR_CLASSES: dict[int, type[CheckoutApiError]] = {
     400: MalformedRequestError,
     401: AuthenticationError,
+    403: ActionNotAllowedError,
     404: NotFoundError,
     409: ConflictError,
     422: ValidationError,
     429: RateLimitError,
 }
+#: error code → a subclass more precise than the status's (callers catch what they can act on)
+CODE_CLASSES: dict[str, type[CheckoutApiError]] = {"refund_not_allowed": RefundNotAllowedError}
+
+
+def error_class(status: int, error_codes: list[str]) -> type[CheckoutApiError]:
+    """The exception class for an answer: by error code where one has its own, else by status."""
+    for code in error_codes:
+        if code in CODE_CLASSES:
+            return CODE_CLASSES[code]
+    return ERROR_CLASSES.get(status, CheckoutApiError)

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+from urllib.parse import quote
 
 from ._shared.contract import TERMINAL_STATUSES
 from .client import ApiResult, Client
@@ -78,12 +79,17 @@ class RedirectTargets:
         )
 
 
-def redirect_targets(payment: Mapping[str, Any], *, ios_template: str = IOS_URL_TEMPLATE) -> RedirectTargets:
+def redirect_targets(
+    payment: Mapping[str, Any], *, ios_return_url: str | None = None, ios_template: str = IOS_URL_TEMPLATE
+) -> RedirectTargets:
     """The three ways to send the customer to Octopus, as the seed page describes them.
 
     Accepts a confirm response, a ``GET /payments/{id}`` response, or a setup that has a
-    ``latest_payment``. ``ios_template`` is formatted with ``token=``; its default is **not** a
-    documented Checkout.com value (see :data:`IOS_URL_TEMPLATE`).
+    ``latest_payment`` (either confirm shape). ``ios_template`` is formatted with ``token=``; its
+    default is **not** a documented Checkout.com value (see :data:`IOS_URL_TEMPLATE`). With
+    ``ios_return_url`` (your app's own URL, e.g. ``"myshop://octopus/done"``) the iOS URL gets
+    ``&return=<percent-encoded URL>``, the form Octopus integrations document for handing control
+    back to your app after payment.
 
     >>> redirect_targets(payment).android  # doctest: +SKIP
     'octopus://payment?token=...'
@@ -97,9 +103,15 @@ def redirect_targets(payment: Mapping[str, Any], *, ios_template: str = IOS_URL_
         payment_id=str(payment_of(payment).get("id", "")),
         desktop=processing["landing_url"],
         android=processing["octopus_uri"],
-        ios=ios_template.format(token=token),
+        ios=_ios_url(ios_template.format(token=token), ios_return_url),
         token=token,
     )
+
+
+def _ios_url(url: str, return_url: str | None) -> str:
+    if not return_url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}return={quote(return_url, safe='')}"
 
 
 def processing_of(payment: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -19,7 +19,7 @@ from .errors import SignatureError
 __all__ = ["FRAME_COLUMNS", "SIGNATURE_HEADER", "event_row", "parse_event", "sign", "verify_event", "verify_signature"]
 
 #: columns of an events table (:meth:`WebhookReceiver.to_frame`), in order
-FRAME_COLUMNS = ("received", "event_id", "type", "payment_id", "action_id", "amount", "status", "created_on")
+FRAME_COLUMNS = ("received", "event_id", "type", "payment_id", "action_id", "amount", "status", "timestamp")
 
 def verify_event(raw_body: bytes, signature: str | None, key: str | bytes) -> dict:
     """The event (parsed JSON) if the signature holds; for your own web framework's handler.
@@ -59,5 +59,5 @@ def event_row(event: Mapping[str, Any], received: int | None = None) -> dict:
         "action_id": data.get("action_id"),
         "amount": data.get("amount"),
         "status": data.get("status"),
-        "created_on": event.get("created_on"),
+        "timestamp": event.get("timestamp"),
     }

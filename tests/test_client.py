@@ -176,3 +176,48 @@ def test_a_webhook_signing_key_is_sent_but_recorded_masked(client, control):
     octopus_nb.control.configure_webhooks(client, "http://127.0.0.1:9/hooks", "whsec-do-not-show")
     assert "whsec-do-not-show" not in client.history.to_frame().to_csv()
     assert client.history[0].request_body["signature_key"] == "***"
+
+
+# --- a duplicate still in flight (409 request_in_progress) and refusals (403) -------------------
+
+IN_PROGRESS = {"request_id": "r1", "error_type": "conflict", "error_codes": ["request_in_progress"]}
+
+
+def test_a_duplicate_in_flight_is_retried_with_the_same_key_and_back_off(httpserver):
+    waits = []
+    for _ in range(2):
+        httpserver.expect_ordered_request("/payments/setups").respond_with_json(IN_PROGRESS, status=409)
+    httpserver.expect_ordered_request("/payments/setups").respond_with_json({"id": "set_ok"})
+    with Client(httpserver.url_for("").rstrip("/"), "k", retry=default_retry(sleep=waits.append)) as client:
+        assert octopus_nb.create_payment_setup(client, amount=1000, currency="HKD")["id"] == "set_ok"
+    keys = {request.headers["Cko-Idempotency-Key"] for request, _ in httpserver.log}
+    assert len(httpserver.log) == 3 and len(keys) == 1
+    assert waits == [0.2]  # the same schedule as a 429
+    assert len(client.history) == 1 and client.history[0].attempts == 3 and client.history[0].status == 200
+
+
+def test_a_duplicate_still_in_flight_after_every_retry_says_what_happened(httpserver):
+    httpserver.expect_request("/payments/setups").respond_with_json(IN_PROGRESS, status=409)
+    with Client(httpserver.url_for("").rstrip("/"), "k", retry=default_retry(sleep=lambda seconds: None)) as client:
+        with pytest.raises(octopus_nb.ConflictError, match="still being processed.*same key") as caught:
+            octopus_nb.create_payment_setup(client, amount=1000, currency="HKD")
+    assert caught.value.error_codes == ["request_in_progress"] and client.history[0].attempts == 6
+
+
+def test_other_conflicts_are_not_retried(httpserver):
+    body = {"request_id": "r1", "error_type": "conflict", "error_codes": ["payment_setup_already_confirmed"]}
+    httpserver.expect_request("/payments/setups/set_1/confirm/octopus").respond_with_json(body, status=409)
+    with Client(httpserver.url_for("").rstrip("/"), "k", retry=default_retry(sleep=lambda seconds: None)) as client:
+        with pytest.raises(octopus_nb.ConflictError):
+            octopus_nb.confirm_payment_setup(client, "set_1")
+    assert len(httpserver.log) == 1
+
+
+def test_a_refused_refund_raises_its_own_error_naming_the_refundable_statuses(httpserver):
+    body = {"request_id": "r1", "error_type": "action_not_allowed", "error_codes": ["refund_not_allowed"]}
+    httpserver.expect_request("/payments/pay_1/refunds").respond_with_json(body, status=403)
+    with Client(httpserver.url_for("").rstrip("/"), "k") as client:
+        with pytest.raises(octopus_nb.RefundNotAllowedError) as caught:
+            octopus_nb.refund_payment(client, "pay_1", amount=500)
+    assert isinstance(caught.value, octopus_nb.ActionNotAllowedError) and caught.value.status == 403
+    assert "Captured or Partially Refunded" in str(caught.value) and "Pending" in str(caught.value)

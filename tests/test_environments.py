@@ -44,6 +44,15 @@ def test_the_embedded_seed_makes_ids_repeat():
     assert first_id(3) == first_id(3) != first_id(4)
 
 
+@pytest.mark.parametrize("kwargs", [
+    {"base_url": "http://127.0.0.1:9", "secret_key": "k"},
+    {"environment": "sandbox", "secret_key": "sk_sbox_" + "a" * 27, "prefix": "abcdefgh"},
+])
+def test_confirm_response_is_refused_for_servers_it_cannot_configure(kwargs):
+    with pytest.raises(octopus_nb.ConfigurationError, match="embedded sandbox"):
+        connect(confirm_response="setup", **kwargs)
+
+
 def test_sandbox_url_is_built_from_the_prefix():
     client = connect("sandbox", secret_key=SANDBOX_KEY, prefix="vkuhvk4v", processing_channel_id="pc_" + "a" * 26)
     assert client.base_url == "https://vkuhvk4v.api.sandbox.checkout.com"

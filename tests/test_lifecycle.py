@@ -44,6 +44,23 @@ def test_redirect_targets_ios_template_is_overridable(client):
     assert targets.ios == "myoctopus://pay/" + payment["processing"]["token"]
 
 
+def test_redirect_targets_ios_return_url_is_appended_percent_encoded(client):
+    payment = pending_payment(client)
+    plain = octopus_nb.redirect_targets(payment)
+    targets = octopus_nb.redirect_targets(payment, ios_return_url="myshop://octopus/done?order=7&x=é")
+    assert targets.ios == plain.ios + "&return=myshop%3A%2F%2Foctopus%2Fdone%3Forder%3D7%26x%3D%C3%A9"
+    assert (targets.desktop, targets.android) == (plain.desktop, plain.android)  # only iOS takes a return URL
+    assert octopus_nb.redirect_targets(payment, ios_return_url="").ios == plain.ios
+
+
+def test_payment_of_finds_the_payment_in_either_confirm_shape(client):
+    payment = pending_payment(client)
+    as_setup = {"id": "set_1", "payment_methods": {}, "latest_payment": payment}
+    assert octopus_nb.payment_of(payment) is payment and octopus_nb.payment_of(as_setup) is payment
+    assert octopus_nb.redirect_targets(as_setup) == octopus_nb.redirect_targets(payment)
+    assert octopus_nb.qr_code(as_setup) == octopus_nb.qr_code(payment)
+
+
 def test_redirect_targets_repr_is_deterministic_and_html_escapes():
     payment = {
         "id": "pay_x",

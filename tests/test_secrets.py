@@ -309,7 +309,7 @@ def test_a_landing_token_works_once(sandbox, client):
 def test_the_webhook_receiver_refuses_forgeries_wrong_keys_and_repeats():
     from octopus_nb.receiver import WebhookReceiver as receiver_class
     key = "whsec-" + _random_key()[8:]
-    event = {"id": "evt_" + "c" * 26, "type": "payment_captured", "created_on": "2026-04-30T09:00:00.000Z",
+    event = {"id": "evt_" + "c" * 26, "type": "payment_captured", "source": "gateway", "timestamp": "2026-04-30T09:00:00.000Z",
              "data": {"id": "pay_" + "d" * 26, "amount": 1000, "currency": "HKD", "status": "Captured"}, "_links": {}}
     body = json.dumps(event).encode()
     good = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()

@@ -17,7 +17,7 @@ from conftest import pending_payment
 
 KEY = "whsec-test-key-2f9c"
 BODY = (
-    b'{"id":"evt_abc","type":"payment_captured","created_on":"2026-04-30T10:00:00Z",'
+    b'{"id":"evt_abc","type":"payment_captured","source":"gateway","timestamp":"2026-04-30T10:00:00Z","version":"1.0.0",'
     b'"data":{"id":"pay_1","amount":1000,"status":"Captured"}}'
 )
 
@@ -26,7 +26,9 @@ def event_body(event_id: str, event_type: str = "payment_captured", **data) -> b
     envelope = {
         "id": event_id,
         "type": event_type,
-        "created_on": "2026-04-30T10:00:00Z",
+        "source": "gateway",
+        "timestamp": "2026-04-30T10:00:00Z",
+        "version": "1.0.0",
         "data": {"id": "pay_1", "action_id": "act_1", "amount": 1000, "currency": "HKD", "status": "Captured", **data},
     }
     return json.dumps(envelope, separators=(",", ":")).encode()
