@@ -4,6 +4,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:python
+# pytest-xdist, one worker per core; loadfile keeps each test module, and each notebook, whole on one worker
+PARALLEL := -n auto --dist loadfile
 
 .PHONY: demo test test-unit test-notebooks test-browser notebooks bench clean
 
@@ -19,10 +21,10 @@ demo: $(VENV)/.installed
 test: test-unit test-notebooks test-browser
 
 test-unit: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PARALLEL)
 
 test-notebooks: $(VENV)/.installed
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then $(PY) -m pytest -q $(NBVAL) notebooks/; else echo "no notebooks yet"; fi
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then $(PY) -m pytest -q $(PARALLEL) $(NBVAL) notebooks/; else echo "no notebooks yet"; fi
 
 test-browser: $(VENV)/.installed
 	@command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
