@@ -116,9 +116,9 @@ def test_no_control_route_is_called(client):
 
 def test_recording_leaves_the_clients_retries_and_hooks_as_they_were(client):
     adapters = list(client.session.adapters.values())
-    before = [adapter.max_retries for adapter in adapters], list(client.session.hooks["response"])
+    before = [adapter.max_retries for adapter in adapters], client.retry, list(client.session.hooks["response"])
     record(client)
-    assert ([adapter.max_retries for adapter in adapters], list(client.session.hooks["response"])) == before
+    assert ([adapter.max_retries for adapter in adapters], client.retry, list(client.session.hooks["response"])) == before
 
 
 def _drop(name):

@@ -107,17 +107,20 @@ class _Probe:
             self._headers = {"Cko-Request-Id": "Cko-Request-Id" in response.headers}
             self._headers.update({name: response.headers[name] for name in HEADERS[1:] if name in response.headers})
 
+        # urllib3 retries through the adapters, the client itself a 409 in progress: turn off both.
         adapters = list(client.session.adapters.values())
-        retries = [adapter.max_retries for adapter in adapters]
+        retries = [adapter.max_retries for adapter in adapters], client.retry
         client.session.hooks["response"].append(keep)
         for adapter in adapters:
             adapter.max_retries = NO_RETRIES
+        client.retry = NO_RETRIES
         try:
             yield
         finally:
             client.session.hooks["response"].remove(keep)
-            for adapter, retry in zip(adapters, retries):
+            for adapter, retry in zip(adapters, retries[0]):
                 adapter.max_retries = retry
+            client.retry = retries[1]
 
 
 def record(client: Client) -> Recording:
