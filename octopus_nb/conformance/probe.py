@@ -109,7 +109,7 @@ class _Probe:
 
         # urllib3 retries through the adapters, the client itself a 409 in progress: turn off both.
         adapters = list(client.session.adapters.values())
-        retries = [adapter.max_retries for adapter in adapters], client.retry
+        adapter_retries, client_retry = [adapter.max_retries for adapter in adapters], client.retry
         client.session.hooks["response"].append(keep)
         for adapter in adapters:
             adapter.max_retries = NO_RETRIES
@@ -118,9 +118,9 @@ class _Probe:
             yield
         finally:
             client.session.hooks["response"].remove(keep)
-            for adapter, retry in zip(adapters, retries[0]):
+            for adapter, retry in zip(adapters, adapter_retries):
                 adapter.max_retries = retry
-            client.retry = retries[1]
+            client.retry = client_retry
 
 
 def record(client: Client) -> Recording:
