@@ -4,7 +4,7 @@ import pytest
 
 from octopus_nb._shared.contract import MAX_AMOUNT
 from octopus_nb.sandbox import make_app
-from octopus_nb.sandbox.exceptions import Conflict, InvalidRequest, MalformedRequest, NotFound
+from octopus_nb.sandbox.exceptions import ActionNotAllowed, Conflict, InvalidRequest, MalformedRequest, NotFound
 from octopus_nb.sandbox.models import SandboxState
 
 OK, KO = "https://example.com/ok", "https://example.com/ko"
@@ -93,7 +93,7 @@ def test_lifecycle_approve_then_refund_in_parts(state):
     assert details["status"] == "Refunded"
     assert details["balances"] == {"total_captured": 1000, "total_refunded": 1000, "available_to_refund": 0}
     assert [a["type"] for a in state.get_payment_actions(payment["id"])] == ["Refund", "Refund", "Capture"]
-    with pytest.raises(InvalidRequest, match="refund_not_allowed"):
+    with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
         state.refund_payment(payment["id"], {"amount": 10})
 
 
@@ -107,7 +107,7 @@ def test_refund_amount_rules(state, amount, code):
 
 def test_pending_payments_cannot_be_refunded(state):
     payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    with pytest.raises(InvalidRequest, match="refund_not_allowed"):
+    with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
         state.refund_payment(payment["id"], {})
 
 
@@ -144,7 +144,7 @@ def test_confirm_refuses_unready_setups_with_their_flags(state):
 def test_only_pending_payments_take_customer_actions(state):
     payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
     state.decline_payment(payment["id"])
-    for act in (state.approve_payment, state.decline_payment, state.expire_payment):
+    for act in (state.approve_payment, state.decline_payment, state.expire_payment, state.fail_capture):
         with pytest.raises(Conflict, match="payment_not_pending"):
             act(payment["id"])
 
@@ -173,7 +173,7 @@ def test_events_follow_the_lifecycle(state):
     ]
     captured = state.events[2].body
     assert captured["data"]["id"] == payment["id"] and captured["data"]["action_id"].startswith("act_")
-    assert captured["_links"]["payment"]["href"] == f"http://sandbox.test/payments/{payment['id']}"
+    assert captured["_links"]["subject"]["href"] == f"http://sandbox.test/workflows/events/subject/{payment['id']}"
 
 
 def test_customers_are_reused_by_email(state):
@@ -218,3 +218,110 @@ def test_transitions_are_checked_in_one_place(state):
 def test_redirect_urls_with_control_characters_are_invalid(state, url):
     with pytest.raises(InvalidRequest, match="success_url_invalid"):
         state.create_payment_setup({**READY, "settings": {"success_url": url, "failure_url": KO}})
+
+
+# --- 2026-11-29 contract changes, at the model level (the wire is tested in test_fidelity.py) ---
+
+
+def test_fail_capture_declines_after_capture_pending(state):
+    setup = state.create_payment_setup(READY)
+    payment = state.confirm_payment_setup(setup["id"], "octopus")
+    failed = state.fail_capture(payment["id"])
+    assert (failed["status"], failed["approved"]) == ("Declined", False)
+    assert "refund" not in failed["_links"]
+    assert [e.type for e in state.events] == ["payment_pending", "payment_capture_pending", "payment_capture_declined"]
+    assert state.events[-1].body["data"]["action_id"] == state.get_payment_actions(payment["id"])[0]["id"]
+    assert [(a["type"], a["approved"]) for a in state.get_payment_actions(payment["id"])] == [("Capture", False)]
+    with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
+        state.refund_payment(payment["id"], {})
+    # Declined: the customer may try again on the same setup
+    assert state.confirm_payment_setup(setup["id"], "octopus")["status"] == "Pending"
+
+
+def test_confirm_response_setup_returns_the_setup_with_latest_payment():
+    state = SandboxState(seed=7, base_url="http://sandbox.test", confirm_response="setup")
+    setup = state.create_payment_setup(READY)
+    confirmed = state.confirm_payment_setup(setup["id"], "octopus")
+    assert confirmed["id"] == setup["id"] and confirmed["latest_payment"]["status"] == "Pending"
+    assert set(confirmed["latest_payment"]["processing"]) == {"landing_url", "octopus_uri", "token"}
+    assert confirmed == state.get_payment_setup(setup["id"])
+    with pytest.raises(ValueError, match="'payment', 'setup'"):
+        SandboxState(seed=7, confirm_response="Setup")
+
+
+@pytest.mark.parametrize("payment_type", ["regular", "REGULAR", "Regular", "moto", "payLater", "unscheduled"])
+def test_payment_type_is_case_insensitive_and_echoed_as_sent(state, payment_type):
+    setup = state.create_payment_setup({**READY, "payment_type": payment_type})
+    assert setup["payment_type"] == payment_type
+    payment = state.confirm_payment_setup(setup["id"], "octopus")
+    assert state.get_payment(payment["id"])["payment_type"] == payment_type
+
+
+@pytest.mark.parametrize("payment_type", ["Weekly", "", "regular ", 1, ["Regular"], "Regulär"])
+def test_payment_type_outside_the_list_is_invalid(state, payment_type):
+    with pytest.raises(InvalidRequest) as caught:
+        state.create_payment_setup({**READY, "payment_type": payment_type})
+    assert caught.value.error_codes == ["payment_type_invalid"]
+
+
+@pytest.mark.parametrize("channel, valid", [
+    ("pc_" + "a" * 26, True), ("pc_" + "A1_" * 8 + "zz", True), ("pc_" + "a" * 25, False), ("pc_" + "a" * 27, False),
+    ("pc_" + "a" * 26 + "\n", False), ("pc_" + "é" * 26, False), ("PC_" + "a" * 26, False), ("pc_" + "a-" * 13, False),
+])
+def test_processing_channel_id_follows_the_api_reference_pattern(state, channel, valid):
+    if valid:
+        assert state.create_payment_setup({**READY, "processing_channel_id": channel})["processing_channel_id"] == channel
+    else:
+        with pytest.raises(InvalidRequest, match="processing_channel_id_invalid"):
+            state.create_payment_setup({**READY, "processing_channel_id": channel})
+
+
+@pytest.mark.parametrize("metadata, valid", [
+    ({}, True),
+    ({f"k{i}": i for i in range(20)}, True),
+    ({f"k{i}": i for i in range(21)}, False),
+    ({"s": "x" * 255, "n": 1.5, "i": -3, "b": False}, True),
+    ({"s": "x" * 256}, False),
+    ({"none": None}, False),
+    ({"list": [1]}, False),
+    ({"object": {"a": 1}}, False),
+    ({"nan": float("nan")}, False),
+    ([["a", 1]], False),
+    ("text", False),
+])
+def test_metadata_limits(state, metadata, valid):
+    if valid:
+        assert state.create_payment_setup({**READY, "metadata": metadata})["metadata"] == metadata
+    else:
+        with pytest.raises(InvalidRequest) as caught:
+            state.create_payment_setup({**READY, "metadata": metadata})
+        assert caught.value.error_codes == ["metadata_invalid"]
+
+
+ECHOED = {
+    "billing_descriptor": {"name": "OCTOPUS SHOP", "city": "Hong Kong", "reference": "ORD-1"},
+    "presentment_details": {"amount": 1000, "currency": "HKD"},
+    "terminal": {"id": "T0000001", "local_date_time": "2026-04-30T17:00:00+08:00"},
+    "account_funding_transaction": {"enabled": False, "purpose": "family_support"},
+    "risk": {"enabled": False},
+    "industry": {"airline": [{"ticket": {"number": "123"}}], "extra": ["kept", 1, None]},
+}
+
+
+def test_sdk_documented_fields_are_echoed_exactly_and_risk_defaults_to_enabled(state):
+    created = state.create_payment_setup({**READY, **ECHOED})
+    assert {name: created[name] for name in ECHOED} == ECHOED
+    assert {name: state.get_payment_setup(created["id"])[name] for name in ECHOED} == ECHOED
+    updated = state.update_payment_setup(created["id"], READY)  # a PUT replaces them all
+    assert updated["risk"] == {"enabled": True} and not set(ECHOED) - {"risk"} & set(updated)
+
+
+def test_the_idempotency_store_keeps_only_2xx_answers(state):
+    fingerprint = state.fingerprint("POST", "/payments/setups", b"{}")
+    assert state.begin_idempotent("k", fingerprint) is None
+    state.finish_idempotent("k", 422, b'{"error_type":"request_invalid"}')
+    assert state.begin_idempotent("k", state.fingerprint("POST", "/payments/setups", b"{ }")) is None  # key free
+    state.finish_idempotent("k", 200, b'{"id":"set_x"}')
+    assert state.begin_idempotent("k", state.fingerprint("POST", "/payments/setups", b"{ }")) == (200, b'{"id":"set_x"}')
+    with pytest.raises(InvalidRequest, match="idempotency_key_reused"):
+        state.begin_idempotent("k", fingerprint)

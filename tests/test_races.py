@@ -8,6 +8,7 @@ can. Every race must end in exactly one winner and in counts that add up.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections import Counter
@@ -105,7 +106,8 @@ def test_one_idempotency_key_raced_by_many_threads_creates_one_setup(sandbox):
     results = run_together(16, create)
     assert sandbox.state.stats()["setups"] == 1
     winners = [body for status, body in results if status == 200]
-    assert winners and all(status in (200, 429) for status, _ in results), results
+    assert winners and all(status in (200, 409) for status, _ in results), results
+    assert all(json.loads(body)["error_codes"] == ["request_in_progress"] for status, body in results if status == 409)
     assert len(set(winners)) == 1, "every 200 is the stored answer, byte for byte"
     FIGURES["idempotency_races"] += len(results)
 

@@ -1,6 +1,7 @@
 """The sandbox's webhook delivery (contract §5, §6): signed POSTs to a real receiver, retries on the clock.
 
-The receiver is a small ``http.server`` on loopback, in a daemon thread. Nothing here sleeps:
+The receiver is pytest-httpserver's session server (the ``httpserver`` fixture, cleared for each
+test): a handler scripts its answers, and ``httpserver.log`` is what arrived. Nothing here sleeps:
 ``Sandbox.flush_webhooks()`` (or ``POST /_sandbox/webhooks/flush``) returns once every due
 delivery has been attempted, and retries come due by advancing the sandbox clock.
 """
@@ -11,60 +12,50 @@ import hashlib
 import hmac
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 import octopus_nb
 from conftest import pending_payment
 
 KEY = "whsec_test_key"
+HOOK_PATH = "/hooks/cko"
 
 
 class Receiver:
-    """A loopback HTTP server recording every POST; ``answers`` scripts its status codes."""
+    """The httpserver's webhook endpoint: ``answers`` scripts its status codes, its log is what arrived."""
 
-    def __init__(self):
-        self.received: list[tuple[dict, bytes]] = []  #: (headers, raw body), in arrival order
+    def __init__(self, httpserver: HTTPServer):
+        self.httpserver = httpserver
         self.answers: list[int] = []  #: statuses to answer with, in order; then ``default``
         self.default = 200
+        self.url = httpserver.url_for(HOOK_PATH)
         self._lock = threading.Lock()
-        receiver = self
+        httpserver.expect_request(HOOK_PATH, method="POST").respond_with_handler(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with receiver._lock:
-                    receiver.received.append((dict(self.headers), body))
-                    status = receiver.answers.pop(0) if receiver.answers else receiver.default
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    def _answer(self, request: Request) -> Response:
+        request.get_data()  # read (and cached) now: the log is read after the connection closed
+        with self._lock:
+            status = self.answers.pop(0) if self.answers else self.default
+        return Response(status=status)
 
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/cko"
-        # A daemon thread, so a failing test can't hang the run on a receiver left serving.
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
+    @property
+    def received(self) -> list[tuple[dict, bytes]]:
+        """(headers, raw body) of every POST, in arrival order."""
+        return [(dict(request.headers), request.get_data()) for request, _ in self.httpserver.log]
 
     def events(self) -> list[dict]:
-        with self._lock:
-            return [json.loads(body) for _, body in self.received]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return [json.loads(body) for _, body in self.received]
 
 
 @pytest.fixture
-def receiver():
-    receiver = Receiver()
+def receiver(httpserver):
+    receiver = Receiver(httpserver)
     yield receiver
-    receiver.close()
+    httpserver.check_handler_errors()  # a bug in a handler fails the test instead of vanishing
 
 
 @pytest.fixture
@@ -107,7 +98,14 @@ def test_approve_delivers_pending_capture_pending_captured_signed(client, sandbo
     assert captured["id"].startswith("evt_") and captured["data"]["id"] == payment["id"]
     assert captured["data"]["status"] == "Captured" and captured["data"]["action_id"].startswith("act_")
     assert captured["data"]["amount"] == 1000 and captured["data"]["currency"] == "HKD"
-    assert captured["_links"]["payment"]["href"] == payment["_links"]["self"]["href"]
+    base = control.base_url
+    assert set(captured) == {"id", "source", "type", "timestamp", "version", "data", "_links"}  # the current envelope
+    assert captured["source"] == "gateway" and captured["version"] and captured["timestamp"] == log[-1]["attempted_at"]
+    assert captured["_links"] == {
+        "self": {"href": f"{base}/events/{captured['id']}"},
+        "subject": {"href": f"{base}/workflows/events/subject/{payment['id']}"},
+    }
+    assert list(captured["data"]) == ["id", "action_id", "amount", "currency", "reference", "processed_on", "status"]
     assert {d["event_id"] for d in log} == {e["id"] for e in hooked.events()}
     assert control.get(control.base_url + "/_sandbox/stats").json()["webhook_deliveries"] == 3
 
@@ -213,9 +211,12 @@ def test_a_long_clock_jump_delivers_every_retry_that_came_due(client, sandbox, c
     ]  # stamped when each was due (seeded clock starts 09:00), not all "now"
 
 
-def test_refused_connection_is_recorded_with_null_status_and_retried(client, sandbox, control, receiver):
-    receiver.close()  # nobody listens on this port any more
-    control.put(control.base_url + "/_sandbox/webhooks", json={"url": receiver.url, "signature_key": KEY})
+def test_refused_connection_is_recorded_with_null_status_and_retried(client, sandbox, control):
+    closed = HTTPServer(host="127.0.0.1", port=0)
+    closed.start()
+    url = closed.url_for(HOOK_PATH)
+    closed.stop()  # nobody listens on this port any more
+    control.put(control.base_url + "/_sandbox/webhooks", json={"url": url, "signature_key": KEY})
     pending_payment(client)
     log = sandbox.flush_webhooks()
     assert [(d["status_code"], d["attempt"]) for d in log] == [(None, 1)]
@@ -234,27 +235,17 @@ def test_flush_route_waits_for_delivery(client, control, hooked):
         assert answer.status_code == 422 and answer.json()["error_codes"] == ["timeout_seconds_invalid"]
 
 
-def test_api_response_never_waits_for_a_slow_receiver(client, sandbox, control):
+def test_api_response_never_waits_for_a_slow_receiver(client, sandbox, control, httpserver):
     """A receiver that never answers: the confirm still returns at once; the attempt times out later."""
     gate = threading.Event()
 
-    class Slow(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            gate.wait(10)
-            self.send_response(200)
-            self.end_headers()
+    def slow(request: Request) -> Response:
+        gate.wait(10)  # the one deliberate real-time wait: a receiver that has not answered yet
+        return Response(status=200)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
+    httpserver.expect_request("/slow", method="POST").respond_with_handler(slow)
     try:
-        control.put(
-            control.base_url + "/_sandbox/webhooks",
-            json={"url": f"http://127.0.0.1:{server.server_address[1]}/", "signature_key": KEY},
-        )
+        control.put(control.base_url + "/_sandbox/webhooks", json={"url": httpserver.url_for("/slow"), "signature_key": KEY})
         payment = pending_payment(client)  # would take ≥ 5 s if delivery were on the request path
         assert payment.status == 202
         assert client.history.to_frame()["latency"].max().total_seconds() < 2
@@ -264,9 +255,9 @@ def test_api_response_never_waits_for_a_slow_receiver(client, sandbox, control):
     finally:
         gate.set()
         sandbox.flush_webhooks()
-        server.shutdown()
-        server.server_close()
     assert [d["status_code"] for d in deliveries(control)] == [200]
+    assert len(httpserver.log) == 1
+    httpserver.check_handler_errors()
 
 
 def test_no_webhook_configured_means_no_delivery(client, sandbox, control):
@@ -331,3 +322,21 @@ def test_deliveries_are_deterministic_for_a_seed(client, sandbox, control, hooke
 
     first = run()
     assert len(first) == 9 and run() == first
+
+
+def test_fail_capture_delivers_capture_pending_then_capture_declined(client, sandbox, control, hooked):
+    payment = octopus_nb.confirm_payment_setup(
+        client, octopus_nb.create_payment_setup(
+            client, amount=1000, currency="HKD", success_url="https://example.com/ok", failure_url="https://example.com/ko",
+            metadata={"order": "A-1", "attempt": 2, "gift": False},
+        )["id"],
+    )
+    failed = control.post(f"{control.base_url}/_sandbox/payments/{payment['id']}/fail_capture")
+    assert failed.status_code == 200 and (failed.json()["status"], failed.json()["approved"]) == ("Declined", False)
+    log = sandbox.flush_webhooks()
+    assert [d["type"] for d in log] == ["payment_pending", "payment_capture_pending", "payment_capture_declined"]
+    declined = next(e for e in hooked.events() if e["type"] == "payment_capture_declined")
+    assert declined["data"]["status"] == "Declined" and declined["data"]["action_id"].startswith("act_")
+    assert declined["data"]["metadata"] == {"order": "A-1", "attempt": 2, "gift": False}  # the setup's, as sent
+    assert declined["source"] == "gateway" and "created_on" not in declined
+    assert_signed(hooked)

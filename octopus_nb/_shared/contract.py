@@ -15,8 +15,17 @@ API_VERSION = "1.0"
 WRITABLE_FIELDS = (
     "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
     "settings", "customer", "order", "billing", "metadata",
+    "billing_descriptor", "presentment_details", "terminal", "account_funding_transaction", "risk", "industry",
 )
+#: Optional setup fields the SDKs document and the sandbox echoes exactly as sent (``risk`` defaults
+#: to ``{"enabled": true}`` when absent).
+ECHOED_FIELDS = ("billing_descriptor", "presentment_details", "terminal", "account_funding_transaction", "risk", "industry")
+#: ``payment_type`` values, matched case-insensitively and echoed as sent (Checkout's own pages send
+#: ``"regular"``, the SDKs ``"Regular"``).
 PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")
+#: ``metadata``: at most this many keys; each value a string of at most ``max_string_length``
+#: characters, a number or a boolean (Checkout's Python SDK documents these limits).
+METADATA_LIMITS = {"max_keys": 20, "max_string_length": 255}
 MAX_AMOUNT = 9_999_999_999
 #: Longest ``reference`` and ``description``.
 TEXT_LIMITS = {"reference": 80, "description": 100}
@@ -24,11 +33,15 @@ TEXT_LIMITS = {"reference": 80, "description": 100}
 MAX_URL_LENGTH = 255
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+#: The API reference's ``processing_channel_id`` pattern ``^pc_\w{26}$``: ``\w`` is ASCII there, and
+#: ``\Z``, not ``$``, because Python's ``$`` also matches before a trailing newline.
+PROCESSING_CHANNEL_ID_PATTERN = re.compile(r"^pc_\w{26}\Z", re.ASCII)
 #: an absolute http(s) URL: no whitespace and no control characters (they would end up in a Location header)
 URL_PATTERN = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$")
 
 #: The customer's choices on a pending payment (the sandbox's ``/_sandbox/payments/{id}/{action}``).
-CUSTOMER_ACTIONS = ("approve", "decline", "expire")
+#: ``fail_capture``: the customer approves but the capture fails (Declined, ``payment_capture_declined``).
+CUSTOMER_ACTIONS = ("approve", "decline", "expire", "fail_capture")
 #: Statuses after which nothing more happens without the merchant acting (a refund).
 TERMINAL_STATUSES = frozenset({"Captured", "Declined", "Expired", "Refunded", "Partially Refunded", "Canceled"})
 

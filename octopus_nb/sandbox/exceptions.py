@@ -45,7 +45,15 @@ class Gone(SandboxError):
     error_type = "gone"
 
 
-class InFlight(SandboxError):
-    """429: the same idempotency key is still being processed."""
+class ActionNotAllowed(SandboxError):
+    """403: the resource exists but this action is not allowed on it (a refund of an unrefundable payment)."""
 
-    error_type = "too_many_requests"
+    error_type = "action_not_allowed"
+
+
+class InFlight(Conflict):
+    """409 ``request_in_progress``: the same idempotency key is still being processed.
+
+    A ``Conflict`` on the wire (CONTRACT §1, changed 2026-11-29 from 429, which is kept for rate
+    limits); its own class so the idempotency store's refusal is easy to tell apart in tests.
+    """

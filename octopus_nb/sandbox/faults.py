@@ -25,7 +25,7 @@ class FaultPlan:
     """What fault injection does to one API request, drawn before the request is handled."""
 
     error_status: int | None = None  #: answer with this status at once, doing nothing
-    latency: float = 0.0  #: seconds to wait before handling
+    latency: float = 0.0  #: seconds to wait once the idempotency key is claimed (before an error: at once)
     drop: bool = False  #: do the work, then close the connection without answering
 
 
@@ -45,9 +45,11 @@ class FaultInjector:
         """Configure faults for API routes; ``{}`` turns them off.
 
         Sandbox rule: ``error_rate`` (0..1) answers with ``status`` (500, 502, 503 or 429; default
-        500) before doing anything; ``latency_ms`` (0..60000) delays every API request;
-        ``drop_rate`` (0..1) does the work, then closes the connection without an answer. Unknown
-        fields are refused, so a typo can't silently inject nothing.
+        500) before doing anything (no idempotency key is claimed); ``latency_ms`` (0..60000)
+        delays every API request, *after* its idempotency key is claimed, so the request is in
+        flight meanwhile; ``drop_rate`` (0..1) does the work (a 2xx is stored under the key), then
+        closes the connection without an answer. Unknown fields are refused, so a typo can't
+        silently inject nothing.
 
         Raises:
             MalformedRequest, InvalidRequest (``faults_invalid``)

@@ -19,7 +19,7 @@ from tornado.httputil import format_timestamp
 
 from .._shared.contract import API_VERSION
 from .._shared.qrimage import qr_png
-from .exceptions import Conflict, Gone, InFlight, InvalidRequest, MalformedRequest, NotFound, SandboxError
+from .exceptions import ActionNotAllowed, Conflict, Gone, InFlight, InvalidRequest, MalformedRequest, NotFound, SandboxError
 from .models import SECRET_KEY_PATTERN, SandboxState
 
 if TYPE_CHECKING:
@@ -30,12 +30,15 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 #: model error → HTTP status (the contract's §2)
 STATUS_FOR = {
     MalformedRequest: 400,
+    ActionNotAllowed: 403,
     NotFound: 404,
     Conflict: 409,
     Gone: 410,
     InvalidRequest: 422,
-    InFlight: 429,
+    InFlight: 409,
 }
+#: confirm's status in each of the two published response shapes (``SandboxState.confirm_response``)
+CONFIRM_STATUS = {"payment": 202, "setup": 200}
 #: statuses whose body is empty on the wire (401 is sent from ``prepare``)
 EMPTY_BODY = {401, 404, 405}
 #: Bodies above this are refused with 400 ``request_body_too_large`` (the API's bodies are a few KB).
@@ -44,6 +47,12 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def encode(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (Python's parser accepts them): refused as malformed, since
+    # a value the sandbox echoes back could not be written as JSON again.
+    raise ValueError(f"{name} is not JSON")
 
 
 class ApiHandler(tornado.web.RequestHandler):
@@ -56,6 +65,8 @@ class ApiHandler(tornado.web.RequestHandler):
     is_api_route = True
     #: set per request when drop_rate picks it: the work is done but no answer is sent
     _drop_response = False
+    #: seconds the latency fault holds this request (spent once, by ``_hold``)
+    _latency = 0.0
 
     #: the state this request works on, read from the application once (see ``state``)
     _state: SandboxState | None = None
@@ -86,29 +97,42 @@ class ApiHandler(tornado.web.RequestHandler):
             if await self._inject_faults():
                 return
         if self.requires_key and not self._authenticated():
+            await self._hold()
             self.set_status(401)
             self.finish()
         elif len(self.request.body) > MAX_BODY_BYTES:
             # Sandbox rule: an oversized body is refused with a contract-shaped 400, not a dropped
             # connection; the server has read it (up to DRAIN_BODY_BYTES) so the answer arrives.
+            await self._hold()
             self.send(*self.error_outcome(MalformedRequest("request_body_too_large")))
 
     async def _inject_faults(self) -> bool:
         """Apply ``PUT /_sandbox/faults`` to this API request; True if it was answered already.
 
-        Never on ``/_sandbox/`` paths, so a test can always turn faults off again.
+        ``error_rate`` answers here, before anything is done (no idempotency key is claimed);
+        the latency is otherwise spent by ``_hold()`` once the key is claimed, and ``drop_rate``
+        by ``send()``. Never on ``/_sandbox/`` paths, so a test can always turn faults off again.
         """
         if self.request.path.startswith("/_sandbox/"):
             return False
         plan = self.state.draw_faults()
-        if plan.latency:
-            await asyncio.sleep(plan.latency)  # not time.sleep: other requests keep being served
         if plan.error_status is not None:
+            await asyncio.sleep(plan.latency)  # not time.sleep: other requests keep being served
             error_type = "too_many_requests" if plan.error_status == 429 else "server_error"
             self.send(plan.error_status, encode({"request_id": self.request_id, "error_type": error_type}))
             return True
-        self._drop_response = plan.drop
+        self._latency, self._drop_response = plan.latency, plan.drop
         return False
+
+    async def _hold(self) -> None:
+        """Spend the latency fault's delay, once per request.
+
+        ``perform`` calls it after claiming the idempotency key, so the request is in flight for
+        the whole delay: a duplicate sent meanwhile gets 409 ``request_in_progress`` (contract §6).
+        """
+        latency, self._latency = self._latency, 0.0
+        if latency:
+            await asyncio.sleep(latency)  # not time.sleep: other requests keep being served
 
     def _authenticated(self) -> bool:
         scheme, _, key = self.request.headers.get("Authorization", "").partition(" ")
@@ -124,7 +148,7 @@ class ApiHandler(tornado.web.RequestHandler):
                 return None
             raise MalformedRequest()
         try:
-            return json.loads(raw.decode("utf-8"))
+            return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise MalformedRequest() from None
 
@@ -155,10 +179,15 @@ class ApiHandler(tornado.web.RequestHandler):
         except SandboxError as error:
             return self.error_outcome(error)
 
-    def perform(self, operation: Callable[[], Any], status: int = 200) -> None:
-        """Run one model operation and send its result, honouring ``Cko-Idempotency-Key``."""
+    async def perform(self, operation: Callable[[], Any], status: int = 200) -> None:
+        """Run one model operation and send its result, honouring ``Cko-Idempotency-Key``.
+
+        Sandbox rule (contract §1): only a 2xx is stored under the key; any other answer releases
+        it, so nothing a refused request did (nothing) is replayed and a corrected request runs.
+        """
         key = self.request.headers.get("Cko-Idempotency-Key")
         if key is None or self.request.method not in ("POST", "PUT"):
+            await self._hold()
             return self.send(*self.outcome(operation, status))
         fingerprint = self.state.fingerprint(self.request.method, self.request.path, self.request.body)
         try:
@@ -166,10 +195,13 @@ class ApiHandler(tornado.web.RequestHandler):
                 raise InvalidRequest("idempotency_key_invalid")
             stored = self.state.begin_idempotent(key, fingerprint)
         except SandboxError as error:
+            await self._hold()
             return self.send(*self.error_outcome(error))
         if stored is not None:
+            await self._hold()
             return self.send(*stored)
         try:
+            await self._hold()  # the key is claimed: this request is in flight while it waits
             result = self.outcome(operation, status)
         except BaseException:
             self.state.finish_idempotent(key, 500, b"")  # release the key: a retry may run
@@ -197,36 +229,40 @@ class ApiHandler(tornado.web.RequestHandler):
 
 
 class PaymentSetupsHandler(ApiHandler):
-    def post(self) -> None:
-        self.perform(lambda: self.state.create_payment_setup(self.json_body()))
+    async def post(self) -> None:
+        await self.perform(lambda: self.state.create_payment_setup(self.json_body()))
 
 
 class PaymentSetupHandler(ApiHandler):
-    def get(self, setup_id: str) -> None:
-        self.perform(lambda: self.state.get_payment_setup(setup_id))
+    async def get(self, setup_id: str) -> None:
+        await self.perform(lambda: self.state.get_payment_setup(setup_id))
 
-    def put(self, setup_id: str) -> None:
-        self.perform(lambda: self.state.update_payment_setup(setup_id, self.json_body()))
+    async def put(self, setup_id: str) -> None:
+        await self.perform(lambda: self.state.update_payment_setup(setup_id, self.json_body()))
 
 
 class ConfirmPaymentSetupHandler(ApiHandler):
-    def post(self, setup_id: str, payment_method_name: str) -> None:
-        self.perform(lambda: self.state.confirm_payment_setup(setup_id, payment_method_name), 202)
+    """Confirm answers in the sandbox's ``confirm_response`` shape (contract §4): 202 with the
+    payment (the seed page), or 200 with the PaymentSetup (the SDK maintainers' reading)."""
+
+    async def post(self, setup_id: str, payment_method_name: str) -> None:
+        status = CONFIRM_STATUS[self.state.confirm_response]
+        await self.perform(lambda: self.state.confirm_payment_setup(setup_id, payment_method_name), status)
 
 
 class PaymentHandler(ApiHandler):
-    def get(self, payment_id: str) -> None:
-        self.perform(lambda: self.state.get_payment(payment_id))
+    async def get(self, payment_id: str) -> None:
+        await self.perform(lambda: self.state.get_payment(payment_id))
 
 
 class PaymentActionsHandler(ApiHandler):
-    def get(self, payment_id: str) -> None:
-        self.perform(lambda: self.state.get_payment_actions(payment_id))
+    async def get(self, payment_id: str) -> None:
+        await self.perform(lambda: self.state.get_payment_actions(payment_id))
 
 
 class RefundsHandler(ApiHandler):
-    def post(self, payment_id: str) -> None:
-        self.perform(lambda: self.state.refund_payment(payment_id, self.json_body(optional=True)), 202)
+    async def post(self, payment_id: str) -> None:
+        await self.perform(lambda: self.state.refund_payment(payment_id, self.json_body(optional=True)), 202)
 
 
 class NotFoundHandler(ApiHandler):
@@ -235,6 +271,7 @@ class NotFoundHandler(ApiHandler):
     async def prepare(self) -> None:
         await super().prepare()
         if not self._finished:
+            await self._hold()
             self.send(404, b"")
 
 
@@ -246,54 +283,55 @@ class ControlHandler(ApiHandler):
 
 
 class CustomerActionHandler(ControlHandler):
-    def post(self, payment_id: str, action: str) -> None:
+    async def post(self, payment_id: str, action: str) -> None:
         operation = {
             "approve": self.state.approve_payment,
             "decline": self.state.decline_payment,
             "expire": self.state.expire_payment,
+            "fail_capture": self.state.fail_capture,
         }[action]
-        self.perform(lambda: operation(payment_id))
+        await self.perform(lambda: operation(payment_id))
 
 
 class ClockHandler(ControlHandler):
-    def get(self) -> None:
-        self.perform(lambda: {"now": self.state.now()})
+    async def get(self) -> None:
+        await self.perform(lambda: {"now": self.state.now()})
 
-    def post(self) -> None:
+    async def post(self) -> None:
         def advance() -> dict:
             body = self.json_body()
             if not isinstance(body, dict):
                 raise MalformedRequest()
             return self.state.advance_clock(body.get("advance_seconds"))
 
-        self.perform(advance)
+        await self.perform(advance)
 
 
 class StatsHandler(ControlHandler):
-    def get(self) -> None:
-        self.perform(self.state.stats)
+    async def get(self) -> None:
+        await self.perform(self.state.stats)
 
 
 class ResetHandler(ControlHandler):
-    def post(self) -> None:
+    async def post(self) -> None:
         def reset() -> dict:
             self.application.reset()
             return {"now": self.application.state.now()}
 
-        self.perform(reset)
+        await self.perform(reset)
 
 
 class WebhooksHandler(ControlHandler):
-    def get(self) -> None:
-        self.perform(self.state.webhooks_view)
+    async def get(self) -> None:
+        await self.perform(self.state.webhooks_view)
 
-    def put(self) -> None:
-        self.perform(lambda: self.state.configure_webhooks(self.json_body()))
+    async def put(self) -> None:
+        await self.perform(lambda: self.state.configure_webhooks(self.json_body()))
 
 
 class WebhookDeliveriesHandler(ControlHandler):
-    def get(self) -> None:
-        self.perform(self.state.webhook_deliveries)
+    async def get(self) -> None:
+        await self.perform(self.state.webhook_deliveries)
 
 
 class WebhookFlushHandler(ControlHandler):
@@ -319,11 +357,11 @@ class WebhookFlushHandler(ControlHandler):
 
 
 class FaultsHandler(ControlHandler):
-    def get(self) -> None:
-        self.perform(self.state.get_faults)
+    async def get(self) -> None:
+        await self.perform(self.state.get_faults)
 
-    def put(self) -> None:
-        self.perform(lambda: self.state.set_faults(self.json_body()))
+    async def put(self) -> None:
+        await self.perform(lambda: self.state.set_faults(self.json_body()))
 
 
 # --- the landing page: the customer's browser (contract §4, §6) ------------------------------

@@ -25,7 +25,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 class StoredResponse:
     fingerprint: str
     stored_at: datetime
-    status: int | None = None  #: None while the first request is in flight
+    status: int | None = None  #: None while the first request is in flight; then always a 2xx
     body: bytes = b""
 
 
@@ -39,9 +39,13 @@ class IdempotencyStore:
     def begin(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
         """Claim ``key`` for a request, or return the stored (status, body) to replay.
 
-        Sandbox rule: same key and same method/path/body within 24 h replays the stored response;
-        a different request under the same key is ``idempotency_key_reused`` (422); a key whose
-        first request is still being processed gets 429.
+        Sandbox rule: same key and same method/path/body within 24 h replays the stored 2xx;
+        a key whose first request is still being processed is ``request_in_progress`` (409),
+        whatever this request's body (the first may yet fail and free the key); a different
+        request under a key holding a stored 2xx is ``idempotency_key_reused`` (422).
+
+        Raises:
+            InFlight, InvalidRequest
         """
         now = self._clock.now()
         stored = self._stored.get(key)
@@ -50,15 +54,19 @@ class IdempotencyStore:
         if stored is None:
             self._stored[key] = StoredResponse(fingerprint, now)
             return None
-        if stored.fingerprint != fingerprint:
-            raise InvalidRequest("idempotency_key_reused")
         if stored.status is None:
             raise InFlight("request_in_progress")
+        if stored.fingerprint != fingerprint:
+            raise InvalidRequest("idempotency_key_reused")
         return stored.status, stored.body
 
     def finish(self, key: str, status: int, body: bytes) -> None:
-        """Store the response for ``key``; a 5xx or 429 releases the key so a retry can run."""
-        if status >= 500 or status == 429:
-            self._stored.pop(key, None)
-        elif key in self._stored:
+        """Store a 2xx answer for ``key``; any other status releases the key.
+
+        Checkout.com documents that only successful responses are stored, so a refused request
+        does not consume its key: the corrected request, sent with the same key, runs.
+        """
+        if 200 <= status < 300 and key in self._stored:
             self._stored[key].status, self._stored[key].body = status, body
+        else:
+            self._stored.pop(key, None)

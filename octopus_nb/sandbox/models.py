@@ -22,7 +22,7 @@ from typing import Any, Callable
 from .._shared.contract import WRITABLE_FIELDS
 from . import views
 from .clock import CLOCK_LIMIT, SandboxClock, isoformat
-from .exceptions import InvalidRequest, MalformedRequest
+from .exceptions import ActionNotAllowed, InvalidRequest, MalformedRequest
 from .faults import FaultInjector, FaultPlan
 from .idempotency import IdempotencyStore, fingerprint
 from .ledger import Ledger
@@ -38,6 +38,11 @@ SECRET_KEY_PATTERN = re.compile(r"^sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]$")
 PAYMENT_EXPIRY = timedelta(minutes=15)
 #: The only payment method enabled on the sandbox account.
 ENABLED_METHODS = ("octopus",)
+#: The two published shapes of the confirm answer (contract §4): the seed page's payment (the
+#: default), or the PaymentSetup with the payment under ``latest_payment`` (the SDKs' reading).
+CONFIRM_RESPONSES = ("payment", "setup")
+#: Sandbox rule: what a setup's ``risk`` is when the request leaves it out (the SDKs' documented default).
+DEFAULT_RISK = {"enabled": True}
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 
 
@@ -54,9 +59,14 @@ class SandboxState:
         secret_key: str | None = None,
         base_url: str = "",
         on_outbox_change: Callable[[], None] | None = None,
+        confirm_response: str = "payment",
     ):
         #: the seed this state was built with
         self.seed = seed
+        if confirm_response not in CONFIRM_RESPONSES:
+            raise ValueError(f"confirm_response must be one of {', '.join(map(repr, CONFIRM_RESPONSES))}, not {confirm_response!r}")
+        #: what confirm answers with: ``"payment"`` (202, the seed page) or ``"setup"`` (200, PaymentSetup)
+        self.confirm_response = confirm_response
         #: the one API key accepted (``Authorization: Bearer <key>``)
         self.secret_key = secret_key or DEFAULT_SECRET_KEY
         if not SECRET_KEY_PATTERN.match(self.secret_key):
@@ -129,7 +139,7 @@ class SandboxState:
             return self._idempotency.begin(key, fingerprint)
 
     def finish_idempotent(self, key: str, status: int, body: bytes) -> None:
-        """Store the response for ``key``; a 5xx or 429 releases the key so a retry can run."""
+        """Store a 2xx response for ``key``; any other status releases the key, so a corrected request runs."""
         with self._lock:
             self._idempotency.finish(key, status, body)
 
@@ -154,7 +164,11 @@ class SandboxState:
             return self._setup_view(self.ledger.setup(setup_id))
 
     def confirm_payment_setup(self, setup_id: str, payment_method_name: str) -> dict:
-        """Create the Octopus payment (Pending) and its one-time landing-page token."""
+        """Create the Octopus payment (Pending) and its one-time landing-page token.
+
+        Returns the payment, or with ``confirm_response="setup"`` the PaymentSetup whose
+        ``latest_payment`` is that payment (``processing`` included).
+        """
         with self._lock:
             setup = self.ledger.setup(setup_id)
             if payment_method_name not in ENABLED_METHODS:
@@ -180,8 +194,11 @@ class SandboxState:
                 expires_on=now + PAYMENT_EXPIRY,
                 success_url=settings.get("success_url"),
                 failure_url=settings.get("failure_url"),
+                metadata=fields.get("metadata"),
             )
             self.ledger.add_payment(setup, payment)
+            if self.confirm_response == "setup":
+                return self._setup_view(setup)
             return views.confirm_view(self.base_url, payment)
 
     # --- payments (contract §4) ------------------------------------------------------------
@@ -197,7 +214,12 @@ class SandboxState:
             return [views.action_view(action) for action in reversed(payment.actions)]
 
     def refund_payment(self, payment_id: str, body: Any) -> dict:
-        """Refund all or part of a captured payment; amounts end in 0, within the balance."""
+        """Refund all or part of a captured payment; amounts end in 0, within the balance.
+
+        Raises:
+            NotFound, MalformedRequest, ActionNotAllowed (``refund_not_allowed``: not Captured or
+            Partially Refunded), InvalidRequest
+        """
         with self._lock:
             payment = self.ledger.payment(payment_id)
             if body is None:
@@ -205,7 +227,7 @@ class SandboxState:
             if not isinstance(body, dict):
                 raise MalformedRequest()
             if payment.status not in REFUNDABLE:
-                raise InvalidRequest("refund_not_allowed")
+                raise ActionNotAllowed("refund_not_allowed")
             available = payment.amount - payment.total_refunded
             amount, reference = body.get("amount"), body.get("reference")
             codes = refund_errors(amount, reference, available)
@@ -239,6 +261,20 @@ class SandboxState:
             self.ledger.move(payment, "Declined")
             action = self.ledger.add_action(payment, "Authorization", payment.amount, False)
             self.ledger.emit("payment_declined", payment, action)
+            return views.payment_view(self.base_url, payment)
+
+    def fail_capture(self, payment_id: str) -> dict:
+        """Sandbox rule: the customer approves, but the capture fails (Checkout's ``payment_capture_declined``).
+
+        The payment ends Declined (``approved: false``) after ``payment_capture_pending`` and
+        ``payment_capture_declined``, with a Capture action that was not approved.
+        """
+        with self._lock:
+            payment = self.ledger.pending(payment_id)
+            self.ledger.emit("payment_capture_pending", payment)
+            self.ledger.move(payment, "Declined")
+            action = self.ledger.add_action(payment, "Capture", payment.amount, False)
+            self.ledger.emit("payment_capture_declined", payment, action)
             return views.payment_view(self.base_url, payment)
 
     def expire_payment(self, payment_id: str) -> dict:
@@ -364,4 +400,5 @@ class SandboxState:
         fields = {key: body[key] for key in WRITABLE_FIELDS if body.get(key) is not None}
         fields.setdefault("processing_channel_id", self.default_processing_channel_id)
         fields.setdefault("payment_type", "Regular")
+        fields.setdefault("risk", dict(DEFAULT_RISK))
         return fields

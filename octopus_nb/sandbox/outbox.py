@@ -105,7 +105,7 @@ class WebhookOutbox:
             return
         body = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json", "Cko-Signature": sign(body, self._signature_key)}
-        self._queue.append(WebhookDelivery(event.id, event.type, self.url, body, headers, event.created_on))
+        self._queue.append(WebhookDelivery(event.id, event.type, self.url, body, headers, event.timestamp))
         self._on_change()
 
     def clock_moved(self) -> None:

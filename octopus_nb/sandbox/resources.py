@@ -61,6 +61,7 @@ class Payment:
     expires_on: datetime
     success_url: str | None
     failure_url: str | None
+    metadata: dict | None = None  #: the setup's metadata at confirm, carried on webhook events
     status: str = "Pending"
     token_used: bool = False
     actions: list[Action] = field(default_factory=list)  #: oldest first
@@ -77,7 +78,7 @@ class Event:
 
     id: str
     type: str
-    created_on: datetime
+    timestamp: datetime
     payment_id: str
     action_id: str | None
     body: dict

@@ -21,7 +21,7 @@ import tornado.web
 
 from .._shared.serving import ServerThread
 from .handlers import MAX_BODY_BYTES
-from .models import SandboxState
+from .models import CONFIRM_RESPONSES, SandboxState
 from .outbox import WebhookDelivery
 from .urls import DEFAULT_HANDLER, ROUTES
 
@@ -144,8 +144,10 @@ class WebhookWorker:
 class SandboxApplication(tornado.web.Application):
     """The tornado app: the routes, the sandbox's current state, its webhook worker, handler bugs."""
 
-    def __init__(self, seed: int | None = None, secret_key: str | None = None, **settings):
-        self._seed, self._secret_key = seed, secret_key
+    def __init__(
+        self, seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment", **settings
+    ):
+        self._seed, self._secret_key, self._confirm_response = seed, secret_key, confirm_response
         #: unexpected exceptions raised in handlers (bugs); tests fail when this is not empty
         self.errors: list[BaseException] = []
         #: delivers the outbox's webhooks off the request path; run by the server thread
@@ -155,7 +157,10 @@ class SandboxApplication(tornado.web.Application):
         super().__init__(ROUTES, default_handler_class=DEFAULT_HANDLER, template_path=str(TEMPLATES), **settings)
 
     def _new_state(self, base_url: str) -> SandboxState:
-        return SandboxState(self._seed, self._secret_key, base_url, on_outbox_change=self.webhook_worker.wake)
+        return SandboxState(
+            self._seed, self._secret_key, base_url, on_outbox_change=self.webhook_worker.wake,
+            confirm_response=self._confirm_response,
+        )
 
     def reset(self, base_url: str | None = None) -> None:
         """Swap in a fresh state built from the same arguments, so resetting can't drift from constructing.
@@ -166,13 +171,21 @@ class SandboxApplication(tornado.web.Application):
         self.state = self._new_state(self.state.base_url if base_url is None else base_url)
 
 
-def make_app(seed: int | None = None, secret_key: str | None = None) -> SandboxApplication:
+def make_app(
+    seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment"
+) -> SandboxApplication:
     """The tornado application of a sandbox (contract §1-§6), with its webhook worker (not started).
 
+    ``confirm_response`` picks confirm's answer: ``"payment"`` (202, the seed page's payment) or
+    ``"setup"`` (200, the PaymentSetup with the payment under ``latest_payment``); ``reset()`` keeps it.
+
     Raises:
-        ValueError: ``secret_key`` does not have Checkout.com's shape.
+        ValueError: ``secret_key`` does not have Checkout.com's shape, or ``confirm_response`` is
+            neither ``"payment"`` nor ``"setup"``.
     """
-    return SandboxApplication(seed, secret_key, compress_response=False, log_function=_log_request)
+    return SandboxApplication(
+        seed, secret_key, confirm_response, compress_response=False, log_function=_log_request
+    )
 
 
 class Sandbox:
@@ -186,9 +199,16 @@ class Sandbox:
     'http://127.0.0.1:40123'
     """
 
-    def __init__(self, seed: int | None = None, secret_key: str | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        seed: int | None = None,
+        secret_key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        confirm_response: str = "payment",
+    ):
         #: the tornado application: routes, the current state, the webhook worker, handler bugs
-        self.app = make_app(seed=seed, secret_key=secret_key)
+        self.app = make_app(seed=seed, secret_key=secret_key, confirm_response=confirm_response)
         self.host = host
         self.port = port
         self._server = ServerThread(
@@ -211,6 +231,11 @@ class Sandbox:
     @property
     def secret_key(self) -> str:
         return self.state.secret_key
+
+    @property
+    def confirm_response(self) -> str:
+        """Confirm's answer shape, fixed at construction: ``"payment"`` (202) or ``"setup"`` (200)."""
+        return self.state.confirm_response
 
     @property
     def base_url(self) -> str:
@@ -274,10 +299,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one")
     parser.add_argument("--seed", type=int, default=None, help="seed for repeatable ids, tokens and clock")
     parser.add_argument("--secret-key", default=None, help="the API key to accept (default: the documented sandbox key)")
+    parser.add_argument(
+        "--confirm-response", choices=CONFIRM_RESPONSES, default="payment",
+        help="confirm answers 202 with the payment (the seed page, default) or 200 with the PaymentSetup",
+    )
     args = parser.parse_args(argv)
 
     try:
-        sandbox = Sandbox(seed=args.seed, secret_key=args.secret_key, host=args.host, port=args.port)
+        sandbox = Sandbox(
+            seed=args.seed, secret_key=args.secret_key, host=args.host, port=args.port,
+            confirm_response=args.confirm_response,
+        )
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -291,7 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         print(sandbox.base_url, flush=True)
-        print(f"octopus-nb sandbox serving {sandbox.base_url} (seed={args.seed}); Ctrl-C stops it", file=sys.stderr, flush=True)
+        print(
+            f"octopus-nb sandbox serving {sandbox.base_url} (seed={args.seed}, confirm answers with the "
+            f"{sandbox.confirm_response}); Ctrl-C stops it", file=sys.stderr, flush=True,
+        )
         done.wait()
     finally:
         sandbox.stop()

@@ -14,7 +14,7 @@ ROUTES = [
     (rf"/payments/{_ID}/actions", handlers.PaymentActionsHandler),
     (rf"/payments/{_ID}/refunds", handlers.RefundsHandler),
     # the sandbox's own control surface (contract §6)
-    (rf"/_sandbox/payments/{_ID}/(approve|decline|expire)", handlers.CustomerActionHandler),
+    (rf"/_sandbox/payments/{_ID}/(approve|decline|expire|fail_capture)", handlers.CustomerActionHandler),
     (r"/_sandbox/clock", handlers.ClockHandler),
     (r"/_sandbox/stats", handlers.StatsHandler),
     (r"/_sandbox/reset", handlers.ResetHandler),

@@ -6,13 +6,17 @@ contract a reader checks line by line against CONTRACT.md §3.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from .._shared.contract import CURRENCY_PATTERN, MAX_AMOUNT, PAYMENT_TYPES, TEXT_LIMITS, URL_PATTERN, is_url
+from .._shared.contract import (
+    CURRENCY_PATTERN, MAX_AMOUNT, METADATA_LIMITS, PAYMENT_TYPES, PROCESSING_CHANNEL_ID_PATTERN, TEXT_LIMITS,
+    URL_PATTERN, is_url,
+)
 
-_CHANNEL_PATTERN = re.compile(r"^pc_[a-z2-7]{26}$")
+_PAYMENT_TYPES_FOLDED = {name.casefold() for name in PAYMENT_TYPES}
 _CUSTOMER_ID_PATTERN = re.compile(r"^cus_[a-z2-7]{26}$")
 _EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$")
 
@@ -66,10 +70,11 @@ def setup_field_errors(body: dict) -> list[str]:
         check(isinstance(currency, str) and bool(CURRENCY_PATTERN.match(currency)), "currency_invalid")
     channel = body.get("processing_channel_id")
     if channel is not None:
-        check(isinstance(channel, str) and bool(_CHANNEL_PATTERN.match(channel)), "processing_channel_id_invalid")
+        check(isinstance(channel, str) and bool(PROCESSING_CHANNEL_ID_PATTERN.match(channel)), "processing_channel_id_invalid")
     payment_type = body.get("payment_type")
     if payment_type is not None:
-        check(payment_type in PAYMENT_TYPES, "payment_type_invalid")
+        # Sandbox rule: case-insensitive (``"regular"`` and ``"Regular"`` are both sent in the wild)
+        check(isinstance(payment_type, str) and payment_type.casefold() in _PAYMENT_TYPES_FOLDED, "payment_type_invalid")
     for name, limit in TEXT_LIMITS.items():
         if body.get(name) is not None:
             check(_is_short_text(body[name], limit), f"{name}_invalid")
@@ -87,10 +92,29 @@ def setup_field_errors(body: dict) -> list[str]:
         if excluded is not None:
             check(isinstance(excluded, list) and all(isinstance(m, str) for m in excluded), "settings_invalid")
     codes.extend(_customer_errors(body.get("customer")))
-    for name in ("order", "billing", "metadata"):
+    for name in ("order", "billing"):
         if body.get(name) is not None:
             check(isinstance(body[name], dict), f"{name}_invalid")
+    if body.get("metadata") is not None:
+        check(is_metadata(body["metadata"]), "metadata_invalid")
     return list(dict.fromkeys(codes))
+
+
+def is_metadata(value: Any) -> bool:
+    """At most 20 keys; each value a string of at most 255 characters, a finite number or a boolean.
+
+    The limits are the ones Checkout's Python SDK documents (``METADATA_LIMITS``); null, lists
+    and objects are refused, and so are NaN and infinities (they have no JSON spelling to echo).
+    """
+    if not isinstance(value, dict) or len(value) > METADATA_LIMITS["max_keys"]:
+        return False
+    return all(
+        isinstance(item, bool)
+        or (isinstance(item, str) and len(item) <= METADATA_LIMITS["max_string_length"])
+        or isinstance(item, int)
+        or (isinstance(item, float) and math.isfinite(item))
+        for item in value.values()
+    )
 
 
 def _customer_errors(customer: Any) -> list[str]:

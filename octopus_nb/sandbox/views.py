@@ -12,6 +12,11 @@ from .clock import isoformat
 from .resources import APPROVED, REFUNDABLE, Action, Payment, PaymentSetup
 from .validation import octopus_readiness
 
+#: Every payment event's ``source`` on Checkout.com's event pages.
+EVENT_SOURCE = "gateway"
+#: The event schema version the sandbox's events follow (the one Checkout.com's event pages show).
+EVENT_VERSION = "1.0.9"
+
 
 def payment_href(base_url: str, payment: Payment) -> str:
     return f"{base_url}/payments/{payment.id}"
@@ -108,7 +113,11 @@ def refund_view(base_url: str, payment: Payment, action: Action) -> dict:
 
 def event_body(base_url: str, event_id: str, event_type: str, now: datetime, payment: Payment,
                action: Action | None) -> dict:
-    """A webhook event's JSON, as it will be signed and POSTed."""
+    """A webhook event's JSON, as it will be signed and POSTed.
+
+    The current (workflows) envelope of Checkout.com's event pages (contract §5, changed 2026-11-29
+    from the legacy ``created_on`` / ``_links.payment`` form); ``data.status`` is a sandbox addition.
+    """
     data: dict = {"id": payment.id}
     if action is not None:
         data["action_id"] = action.id
@@ -117,16 +126,20 @@ def event_body(base_url: str, event_id: str, event_type: str, now: datetime, pay
         currency=payment.currency,
         reference=payment.reference,
         processed_on=isoformat(now),
-        status=payment.status,
     )
+    if payment.metadata:
+        data["metadata"] = payment.metadata
+    data["status"] = payment.status
     return {
         "id": event_id,
+        "source": EVENT_SOURCE,
         "type": event_type,
-        "created_on": isoformat(now),
+        "timestamp": isoformat(now),
+        "version": EVENT_VERSION,
         "data": data,
         "_links": {
             "self": {"href": f"{base_url}/events/{event_id}"},
-            "payment": {"href": payment_href(base_url, payment)},
+            "subject": {"href": f"{base_url}/workflows/events/subject/{payment.id}"},
         },
     }
 
