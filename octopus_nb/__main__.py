@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Sequence
 
-HISTORY_COLUMNS = ["time", "method", "path", "status", "attempts", "latency"]
+from octopus_nb.history import TIMING_COLUMNS
 
 
 def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 - a text stream
@@ -60,7 +60,7 @@ def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 
 
         say("History (client.history.to_frame()):")
         with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-            say(client.history.to_frame()[HISTORY_COLUMNS].to_string(index=False))
+            say(client.history.to_frame()[list(TIMING_COLUMNS)].to_string(index=False))
     return 0 if final["status"] == "Captured" else 1
 
 

@@ -15,7 +15,8 @@ from conftest import KO_URL, OK_URL
 from octopus_nb.client import Client
 from octopus_nb.ui.diagram import STATES, flow_diagram_svg
 from octopus_nb.errors import NotASandboxError, ValidationError
-from octopus_nb.explorer import STEPS, FlowExplorer
+from octopus_nb.ui import FlowExplorer
+from octopus_nb.ui.explorer_layout import STEPS
 
 READY = dict(amount=1000, currency="HKD", success_url=OK_URL, failure_url=KO_URL, reference="ORD-5023-4E89")
 
@@ -42,19 +43,19 @@ def test_the_whole_flow_from_code(explorer):
     setup = explorer.create(**READY)
     assert setup["payment_methods"]["octopus"]["status"] == "ready"
     assert (explorer.state, explorer.status, explorer.step) == ("ready", "ready", "readiness")
-    assert "octopus-readiness-status-octopus" in explorer._readiness.value and ">ready<" in explorer._readiness.value
+    assert "octopus-readiness-status-octopus" in explorer.panels["readiness"].value and ">ready<" in explorer.panels["readiness"].value
     assert explorer.fields["amount"].value == "1000"  # the arguments are typed into the form
 
     payment = explorer.confirm()
     assert payment["status"] == "Pending" and explorer.step == "redirect"
-    assert bytes(explorer._qr.value).startswith(b"\x89PNG") and explorer._qr.layout.display is None
-    assert payment["processing"]["octopus_uri"] in explorer._targets.value
+    assert bytes(explorer.layout.qr.value).startswith(b"\x89PNG") and explorer.layout.qr.layout.display is None
+    assert payment["processing"]["octopus_uri"] in explorer.panels["targets"].value
     assert explorer.redirect_targets().android == payment["processing"]["octopus_uri"]
 
     captured = explorer.act("approve")
     assert captured["status"] == explorer.status == explorer.state == "Captured"
     assert explorer.step == "outcome" and [a["type"] for a in explorer.actions] == ["Capture"]
-    assert "Captured" in explorer._outcome.value
+    assert "Captured" in explorer.panels["outcome"].value
 
     answer = explorer.refund(500)
     assert answer["action_id"].startswith("act_")
@@ -63,8 +64,8 @@ def test_the_whole_flow_from_code(explorer):
     explorer.refund()  # an empty refund field: everything still available
     assert explorer.status == "Refunded"
     assert explorer.path == ["start", "ready", "Pending", "Captured", "Partially Refunded", "Refunded"]
-    assert 'class="node current" data-state="Refunded"' in explorer._diagram.value
-    assert explorer.last_error is None and explorer._error.value == ""
+    assert 'class="node current" data-state="Refunded"' in explorer.panels["diagram"].value
+    assert explorer.last_error is None and explorer.panels["error"].value == ""
 
 
 def test_readiness_shows_each_flag_with_its_fix_and_update_makes_it_ready(explorer):
@@ -72,8 +73,8 @@ def test_readiness_shows_each_flag_with_its_fix_and_update_makes_it_ready(explor
     assert (explorer.state, explorer.status) == ("not_ready", "invalid")
     frame = explorer.check_readiness()
     assert frame["flag"].tolist() == ["amount_must_end_in_zero"]
-    assert "amount_must_end_in_zero" in explorer._readiness.value
-    assert "try 1000, not 1005" in explorer._readiness.value  # errors.FIXES, filled in
+    assert "amount_must_end_in_zero" in explorer.panels["readiness"].value
+    assert "try 1000, not 1005" in explorer.panels["readiness"].value  # errors.FIXES, filled in
     assert explorer.buttons["confirm"].disabled is False  # the API decides; the confirm page warns
 
     updated = explorer.update(amount=1000)
@@ -84,20 +85,20 @@ def test_readiness_shows_each_flag_with_its_fix_and_update_makes_it_ready(explor
 def test_from_code_errors_raise_and_show_in_the_error_box(explorer):
     with pytest.raises(ValueError, match="create one first"):
         explorer.confirm()
-    assert "create one first" in explorer._error.value
+    assert "create one first" in explorer.panels["error"].value
     with pytest.raises(ValidationError) as caught:
         explorer.create(**{**READY, "currency": "hkd"})
     assert caught.value.error_codes == ["currency_invalid"]
     assert explorer.last_error is caught.value
-    assert "currency_invalid" in explorer._error.value and "upper-case ISO 4217" in explorer._error.value
+    assert "currency_invalid" in explorer.panels["error"].value and "upper-case ISO 4217" in explorer.panels["error"].value
     assert explorer.state == "start"  # nothing moved
     explorer.create(**READY)
-    assert explorer._error.value == "" and explorer.last_error is None
+    assert explorer.panels["error"].value == "" and explorer.last_error is None
 
 
 def test_buttons_read_the_form_and_never_raise(explorer):
     explorer.buttons["refund"].click()  # too early: shown, not raised
-    assert "No payment yet" in explorer._error.value
+    assert "No payment yet" in explorer.panels["error"].value
     explorer.fields["amount"].value = "2000"
     explorer.fields["reference"].value = "ORD-CLICK"
     explorer.buttons["create"].click()
@@ -109,9 +110,9 @@ def test_buttons_read_the_form_and_never_raise(explorer):
     explorer.buttons["to_customer"].click()
     explorer.buttons["approve"].click()
     assert explorer.status == "Captured" and explorer.step == "outcome"
-    explorer._refund_amount.value = "1234"
+    explorer.layout.refund_amount.value = "1234"
     explorer.buttons["refund"].click()
-    assert "amount_must_end_in_zero" in explorer._error.value and explorer.status == "Captured"
+    assert "amount_must_end_in_zero" in explorer.panels["error"].value and explorer.status == "Captured"
 
 
 def test_buttons_are_enabled_only_when_their_step_makes_sense(explorer):
@@ -133,7 +134,7 @@ def test_buttons_are_enabled_only_when_their_step_makes_sense(explorer):
 def test_the_stepper_shows_one_page_per_step(explorer):
     for step in STEPS:
         assert explorer.go(step) == step
-        assert explorer._pages.selected_index == STEPS.index(step)
+        assert explorer.layout.pages.selected_index == STEPS.index(step)
     with pytest.raises(ValueError, match="Unknown step"):
         explorer.go("pay")
 
@@ -145,7 +146,7 @@ def test_new_payment_clears_the_form_and_keeps_the_history(explorer):
     assert explorer.new_payment() == "start"
     assert explorer.setup is None and explorer.payment is None and explorer.path == ["start"]
     assert all(field.value == "" for field in explorer.fields.values())
-    assert explorer._qr.layout.display == "none" and explorer.step == "create"
+    assert explorer.layout.qr.layout.display == "none" and explorer.step == "create"
     assert len(explorer.client.history) == exchanges
     explorer.create(**READY)  # and a second flow works from there
     assert explorer.state == "ready"
@@ -154,7 +155,7 @@ def test_new_payment_clears_the_form_and_keeps_the_history(explorer):
 def test_history_panel_lists_every_exchange_newest_first_each_expandable(explorer):
     explorer.create(**READY)
     explorer.check_readiness()
-    panel = explorer._history.value
+    panel = explorer.panels["history"].value
     assert panel.count("class='octopus-history-row'") == len(explorer.client.history) == 3
     assert panel.count("<details>") == 3
     assert panel.index("GET</b>") < panel.index("POST</b>") < panel.index("PUT</b>")
@@ -170,13 +171,13 @@ def test_webhook_events_arrive_in_the_events_panel(explorer):
     explorer.act("approve")
     types = sorted(event["type"] for event in explorer.wait_for_events(3))
     assert types == ["payment_capture_pending", "payment_captured", "payment_pending"]
-    assert explorer._events.value.count("class='octopus-event-row'") == 3
+    assert explorer.panels["events"].value.count("class='octopus-event-row'") == 3
 
 
 def test_webhooks_off_leaves_a_clear_empty_panel(client):
     explorer = FlowExplorer(client, webhooks=False)
     assert len(client.history) == 0 and explorer.events == []
-    assert "Webhooks are off" in explorer._events.value
+    assert "Webhooks are off" in explorer.panels["events"].value
     with pytest.raises(RuntimeError, match="Webhooks are off"):
         explorer.wait_for_events(1)
     assert explorer.buttons["events"].disabled
@@ -187,14 +188,14 @@ def test_against_checkout_sandbox_the_customer_buttons_are_disabled():
     explorer = FlowExplorer(client)
     assert len(client.history) == 0  # no webhook set-up attempted on Checkout.com
     assert not explorer.can_play_customer
-    assert "Octopus App" in explorer._customer_note.value and "Dashboard" in explorer._events.value
-    explorer.payment = {"id": "pay_" + "a" * 26, "status": "Pending"}
-    explorer._render()
+    assert "Octopus App" in explorer.panels["customer"].value and "Dashboard" in explorer.panels["events"].value
+    explorer.flow.payment = {"id": "pay_" + "a" * 26, "status": "Pending"}
+    explorer.render()
     assert all(explorer.buttons[name].disabled for name in ("approve", "decline", "expire"))
     assert not explorer.buttons["refresh_customer"].disabled
     with pytest.raises(NotASandboxError):
         explorer.act("approve")
-    assert len(client.history) == 0 and "NotASandboxError" in explorer._error.value
+    assert len(client.history) == 0 and "NotASandboxError" in explorer.panels["error"].value
     explorer.close()
 
 

@@ -173,7 +173,8 @@ def test_event_feed_off_or_on_checkout_explains_why():
     assert not off.active and "Webhooks are off" in off.note and off.refresh() == []
     with pytest.raises(RuntimeError, match="Webhooks are off"):
         off.wait_for(1)
-    checkout = EventFeed(Client("https://abcdefgh.api.sandbox.checkout.com", "sk_sbox_" + "a" * 27, environment="sandbox"))
+    key = "sk_sbox_" + "a" * 27
+    checkout = EventFeed(Client("https://abcdefgh.api.sandbox.checkout.com", key, environment="sandbox"))
     assert not checkout.active and "Dashboard" in checkout.note
 
 

@@ -17,7 +17,7 @@ from ..errors import OctopusError, WaitTimeoutError
 from ..receiver import WebhookReceiver
 
 #: How long the watch sleeps between checks that it should stop (arrivals wake it at once).
-WATCH_POLL_SECONDS = 0.5
+WATCH_POLL_SECONDS = 0.2
 
 
 class EventFeed:
@@ -65,7 +65,10 @@ class EventFeed:
         return self.receiver.wait_for(count, timeout=timeout)
 
     def watch(self, arrived: Callable[[], None]) -> None:
-        """Call ``arrived()`` from a daemon thread each time new events come in (deliveries run off the request path)."""
+        """Call ``arrived()`` from a daemon thread each time new events come in.
+
+        Deliveries run off the sandbox's request path, so they land a moment after the call that caused them.
+        """
         if self.receiver is None or self._watcher is not None:
             return
         receiver = self.receiver

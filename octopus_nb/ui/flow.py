@@ -144,7 +144,7 @@ class Flow:
             ValueError: nothing confirmed yet.
         """
         if self.payment is None:
-            raise ValueError("No payment yet: confirm the setup first (confirm(), or the Confirm with Octopus button).")
+            raise ValueError("No payment yet: confirm the setup first (confirm(), or Confirm with Octopus).")
         return self.payment
 
     # --- the operations --------------------------------------------------------------------
@@ -160,7 +160,7 @@ class Flow:
         return setup
 
     def inspect(self):
-        """Fetch the setup again (``GET``) and return its readiness table (:func:`~octopus_nb.readiness.readiness_frame`)."""
+        """Fetch the setup again (``GET``); return its readiness table (:func:`~octopus_nb.readiness.readiness_frame`)."""
         setup = get_payment_setup(self.client, self.require_setup()["id"])
         self._record_setup(setup)
         return readiness_frame(setup)

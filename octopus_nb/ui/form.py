@@ -1,9 +1,8 @@
-"""ipywidgets forms for the Octopus flow: fields, fixes next to them, buttons, the QR, the history.
+"""``PaymentForm``: an ipywidgets form over a :class:`~octopus_nb.ui.flow.Flow`, layout and bindings only.
 
-Every button calls a public method of the form, and the method does the work through the step
-functions (:mod:`octopus_nb.steps`) and lifecycle helpers (:mod:`octopus_nb.lifecycle`); nothing
-here builds a URL or sends a request itself. So a notebook can run the same code path without a
-browser (``form.submit()``, ``form.confirm()``...), which is what nbval checks.
+Every button calls a public method of the form, which reads the fields, calls the flow and draws
+the answer; the flow does the steps. So a notebook runs the same code path without a browser
+(``form.submit()``, ``form.confirm()``...), which is what nbval checks.
 
 Methods return their result (the API's answer, or a table) and update the widgets in place; they
 never print and never write into an ``Output`` widget, whose captured text nbval cannot compare.
@@ -16,32 +15,22 @@ A button whose method raises shows the error's message, with the fix, in the for
 
 from __future__ import annotations
 
-import html
 from functools import partial
 from typing import Any, Callable
 
 import ipywidgets as widgets
 
-from .client import ApiResult, Client
-from .errors import CheckoutApiError, OctopusError, fix_for
-from ._shared.contract import TERMINAL_STATUSES
-from .control import simulate_customer
-from .lifecycle import redirect_targets
-from .readiness import EXAMPLE_SETUP, FIELD_LABELS, FORM_FIELDS, field_problems, problems_by_field, readiness_frame
-from .steps import confirm_payment_setup, create_payment_setup, get_payment_setup, update_payment_setup, writable_fields
-
-#: The seed page's example URLs, used as the form's defaults.
-DEFAULT_SUCCESS_URL = EXAMPLE_SETUP["success_url"]
-DEFAULT_FAILURE_URL = EXAMPLE_SETUP["failure_url"]
-#: History columns the form shows (latency is left out: it differs run to run).
-HISTORY_COLUMNS = ["time", "method", "path", "status", "attempts", "error_codes"]
-
-_RED, _GREEN, _GREY = "#b00020", "#2e7d32", "#555555"
-_STATUS_COLOURS = {"ready": _GREEN, "action_required": "#e65100", "invalid": _RED, "unavailable": _RED}
+from .._shared.contract import CUSTOMER_ACTIONS
+from ..client import ApiResult, Client
+from ..errors import CheckoutApiError, OctopusError, fix_for
+from ..history import SUMMARY_COLUMNS
+from ..readiness import EXAMPLE_SETUP, FIELD_LABELS, FORM_FIELDS, problems_by_field
+from .flow import Flow, field_fixes, octopus_readiness, preview_fields
+from .render import Templates, payment_tone, readiness_tone
 
 
-def _span(colour: str, text: str) -> str:
-    return f'<span style="color:{colour}">{html.escape(text)}</span>'
+#: The customer's choices (:data:`~octopus_nb._shared.contract.CUSTOMER_ACTIONS`) the form has a button for.
+CUSTOMER_BUTTONS = tuple(action for action in CUSTOMER_ACTIONS if action in ("approve", "decline", "expire"))
 
 
 class PaymentForm(widgets.VBox):
@@ -52,27 +41,25 @@ class PaymentForm(widgets.VBox):
     :meth:`submit`, :meth:`update`, :meth:`inspect_readiness`, :meth:`confirm` and
     :meth:`act_as_customer`; call them from code to do the same without clicking.
 
-    ``form.setup`` and ``form.payment`` hold the latest answers; ``form.qr`` shows the QR code of
-    ``processing.octopus_uri`` once confirmed; ``form.history_table`` the client's history.
+    ``form.flow`` holds the flow (``form.setup`` and ``form.payment`` are its latest answers);
+    ``form.qr`` shows the QR code of ``processing.octopus_uri`` once confirmed;
+    ``form.history_table`` the client's history.
     """
 
     def __init__(
         self,
         client: Client,
         *,
-        amount: int = 1000,
-        currency: str = "HKD",
-        success_url: str | None = DEFAULT_SUCCESS_URL,
-        failure_url: str | None = DEFAULT_FAILURE_URL,
-        description: str | None = "Octopus payment",
+        amount: int = EXAMPLE_SETUP["amount"],
+        currency: str = EXAMPLE_SETUP["currency"],
+        success_url: str | None = EXAMPLE_SETUP["success_url"],
+        failure_url: str | None = EXAMPLE_SETUP["failure_url"],
+        description: str | None = EXAMPLE_SETUP["description"],
         reference: str | None = None,
     ):
-        #: the client every step goes through
-        self.client = client
-        #: the latest payment setup the API returned (None before :meth:`submit`)
-        self.setup: ApiResult | None = None
-        #: the latest payment the API returned (None before :meth:`confirm`)
-        self.payment: ApiResult | None = None
+        #: the flow this form drives (setup, payment, path)
+        self.flow = Flow(client)
+        self._templates = Templates()
         style = {"description_width": "11em"}
         layout = widgets.Layout(width="32em")
         #: field name → input widget
@@ -86,12 +73,13 @@ class PaymentForm(widgets.VBox):
         #: field name → the message shown next to it (tick, or the fix in red)
         self.messages = {name: widgets.HTML() for name in FORM_FIELDS}
         #: one status line: the setup's readiness, the payment's status, or the last error
-        self.status = widgets.HTML(value=_span(_GREY, "No setup yet: fill in the fields and press Create setup."))
+        waiting = "No setup yet: fill in the fields and press Create setup."
+        self.status = widgets.HTML(self._templates.status_line("muted", waiting))
         #: where to send the customer (desktop, Android, iOS), once confirmed
         self.links = widgets.HTML()
         #: the QR code of processing.octopus_uri (PNG), once confirmed
         self.qr = widgets.Image(format="png", width=180, height=180, layout=widgets.Layout(display="none"))
-        #: the client's history (selected columns)
+        #: the client's history (:data:`octopus_nb.history.SUMMARY_COLUMNS`)
         self.history_table = widgets.HTML()
 
         self.buttons = {
@@ -108,9 +96,7 @@ class PaymentForm(widgets.VBox):
             "update": self.update,
             "readiness": self.inspect_readiness,
             "confirm": self.confirm,
-            "approve": partial(self.act_as_customer, "approve"),
-            "decline": partial(self.act_as_customer, "decline"),
-            "expire": partial(self.act_as_customer, "expire"),
+            **{action: partial(self.act_as_customer, action) for action in CUSTOMER_BUTTONS},
         }
         for name, button in self.buttons.items():
             button.on_click(partial(self._clicked, actions[name]))
@@ -121,16 +107,33 @@ class PaymentForm(widgets.VBox):
         b = self.buttons
         super().__init__(
             children=[
+                widgets.HTML(self._templates.style()),
                 widgets.HTML("<h3>Octopus payment</h3>"),
                 *rows,
                 widgets.HBox([b["create"], b["update"], b["readiness"], b["confirm"]]),
                 self.status,
                 widgets.HBox([self.qr, self.links]),
-                widgets.HBox([b["approve"], b["decline"], b["expire"]]),
+                widgets.HBox([b[action] for action in CUSTOMER_BUTTONS]),
                 self.history_table,
             ]
         )
+        self.add_class("octopus-ui")
         self.validate()
+
+    @property
+    def client(self) -> Client:
+        """The client every step goes through."""
+        return self.flow.client
+
+    @property
+    def setup(self) -> ApiResult | None:
+        """The latest payment setup the API returned (None before :meth:`submit`)."""
+        return self.flow.setup
+
+    @property
+    def payment(self) -> ApiResult | None:
+        """The latest payment the API returned (None before :meth:`confirm`)."""
+        return self.flow.payment
 
     # --- what the buttons do -------------------------------------------------------------
 
@@ -147,10 +150,10 @@ class PaymentForm(widgets.VBox):
 
         Returns ``{field: [fix, ...]}`` for the fields with a problem (empty when all look fine).
         """
-        problems = field_problems(self.values())
-        for name, codes in problems.items():
-            self._show_field(name, codes)
-        return {name: [self._fix(code) for code in codes] for name, codes in problems.items() if codes}
+        preview = preview_fields(self.values())
+        for name, fixes in preview.items():
+            self.messages[name].value = self._templates.field_message(fixes)
+        return {name: fixes for name, fixes in preview.items() if fixes}
 
     def submit(self) -> ApiResult:
         """Create a payment setup from the fields (the Create setup button); return the API's answer.
@@ -159,8 +162,7 @@ class PaymentForm(widgets.VBox):
             CheckoutApiError: the API refused the fields (also shown next to them).
         """
         self.validate()
-        setup = self._call(lambda: create_payment_setup(self.client, **self.values()))
-        self.payment = None
+        setup = self._call(lambda: self.flow.create(**self.values()))
         self._show_setup(setup)
         return setup
 
@@ -174,17 +176,10 @@ class PaymentForm(widgets.VBox):
             ValueError: no setup yet (press Create setup first).
             CheckoutApiError: the API refused the fields.
         """
-        setup = self._require_setup()
+        self.flow.require_setup()
         values = self.values()
-        settings = dict(setup.get("settings") or {})
-        for name in ("success_url", "failure_url"):
-            if values.pop(name):
-                settings[name] = self.fields[name].value.strip()
-            else:
-                settings.pop(name, None)
-        fields = {**writable_fields(setup), **values, "settings": settings}
         self.validate()
-        updated = self._call(lambda: update_payment_setup(self.client, setup["id"], **fields))
+        updated = self._call(lambda: self.flow.update(**values))
         self._show_setup(updated)
         return updated
 
@@ -193,9 +188,9 @@ class PaymentForm(widgets.VBox):
 
         Returns the :func:`octopus_nb.readiness.readiness_frame` DataFrame: status, flags, meanings, fixes.
         """
-        setup = self._call(lambda: get_payment_setup(self.client, self._require_setup()["id"]))
-        self._show_setup(setup)
-        return readiness_frame(setup)
+        frame = self._call(self.flow.inspect)
+        self._show_setup(self.flow.setup)
+        return frame
 
     def confirm(self) -> ApiResult:
         """Confirm the setup with Octopus (the Confirm button); return the Pending payment.
@@ -206,8 +201,8 @@ class PaymentForm(widgets.VBox):
             ValueError: no setup yet.
             CheckoutApiError: e.g. 422 when the setup is not ready (its flags are shown by the fields).
         """
-        setup_id = self._require_setup()["id"]
-        payment = self._call(lambda: confirm_payment_setup(self.client, setup_id))
+        self.flow.require_setup()
+        payment = self._call(self.flow.confirm)
         self._show_payment(payment)
         return payment
 
@@ -221,15 +216,14 @@ class PaymentForm(widgets.VBox):
             NotASandboxError: the client talks to Checkout.com, where the customer uses the app.
             ConflictError: the payment is no longer Pending.
         """
-        if self.payment is None:
-            raise ValueError("No payment yet: confirm the setup first (form.confirm()).")
-        payment = self._call(lambda: simulate_customer(self.client, self.payment["id"], action))
+        self.flow.require_payment()
+        payment = self._call(lambda: self.flow.act(action))
         self._show_payment(payment)
         return payment
 
     def history_frame(self):
-        """The client's history as a DataFrame with :data:`HISTORY_COLUMNS` (what the form shows)."""
-        return self.client.history.to_frame()[HISTORY_COLUMNS]
+        """The client's history with :data:`~octopus_nb.history.SUMMARY_COLUMNS`: what the form shows."""
+        return self.client.history.to_frame()[list(SUMMARY_COLUMNS)]
 
     def refresh_history(self):
         """Redraw the history table from ``client.history``; return the frame shown."""
@@ -239,32 +233,24 @@ class PaymentForm(widgets.VBox):
 
     # --- showing results ---------------------------------------------------------------------
 
-    def _call(self, operation: Callable[[], ApiResult]) -> ApiResult:
+    def _call(self, operation: Callable[[], Any]) -> Any:
         """Run one step; on an API error, show its codes by the fields and in the status, and re-raise."""
         try:
             return operation()
         except CheckoutApiError as error:
-            grouped = problems_by_field(error.error_codes)
-            for name, codes in grouped.items():
+            for name, codes in problems_by_field(error.error_codes).items():
                 if name is not None:
                     self._show_field(name, codes)
-            self.status.value = _span(_RED, str(error))
+            self.status.value = self._templates.status_line("bad", str(error))
             raise
         finally:
             self.refresh_history()
 
     def _show_field(self, name: str, codes: list[str]) -> None:
-        if codes:
-            self.messages[name].value = _span(_RED, "✗ " + " ".join(self._fix(code) for code in codes))
-        else:
-            self.messages[name].value = _span(_GREEN, "✓")
-
-    def _fix(self, code: str) -> str:
-        return fix_for(code, {"amount": self.fields["amount"].value}) or code
+        self.messages[name].value = self._templates.field_message(field_fixes(codes, self.fields["amount"].value))
 
     def _show_setup(self, setup: ApiResult) -> None:
-        self.setup = setup
-        octopus = (setup.get("payment_methods") or {}).get("octopus") or {}
+        octopus = octopus_readiness(setup)
         status, flags = octopus.get("status", "unknown"), list(octopus.get("flags") or [])
         grouped = problems_by_field(flags)
         for name in FORM_FIELDS:
@@ -273,37 +259,26 @@ class PaymentForm(widgets.VBox):
         line = f"Setup {setup.get('id')}: octopus is {status}"
         if flags:
             line += " — " + " ".join(fix_for(flag, setup) or flag for flag in flags)
-        self.status.value = _span(_STATUS_COLOURS.get(status, _GREY), line)
-        ready = status == "ready"
+        self.status.value = self._templates.status_line(readiness_tone(status), line)
         self.buttons["update"].disabled = self.buttons["readiness"].disabled = False
-        self.buttons["confirm"].disabled = not ready
+        self.buttons["confirm"].disabled = status != "ready"
         self._enable_customer(False)
 
     def _show_payment(self, payment: ApiResult) -> None:
-        from .qr import qr_code
+        from ..qr import qr_code
 
-        self.payment = payment
-        targets = redirect_targets(payment)
+        targets = self.flow.redirect_targets()
         self.qr.value = qr_code(targets.android).png
         self.qr.layout.display = None
-        rows = (("Desktop", targets.desktop), ("Android", targets.android), ("iOS", targets.ios))
-        self.links.value = "<table>" + "".join(
-            f"<tr><th>{device}</th><td><code>{html.escape(url)}</code></td></tr>" for device, url in rows
-        ) + "</table>"
+        self.links.value = self._templates.redirect_table(targets)
         status = payment.get("status", "unknown")
-        colour = _GREEN if status == "Captured" else _RED if status in TERMINAL_STATUSES else _GREY
-        self.status.value = _span(colour, f"Payment {payment.get('id')}: {status}")
+        self.status.value = self._templates.status_line(payment_tone(status), f"Payment {payment.get('id')}: {status}")
         self.buttons["confirm"].disabled = status == "Pending"
         self._enable_customer(status == "Pending")
 
     def _enable_customer(self, enabled: bool) -> None:
-        for name in ("approve", "decline", "expire"):
-            self.buttons[name].disabled = not enabled
-
-    def _require_setup(self) -> ApiResult:
-        if self.setup is None:
-            raise ValueError("No payment setup yet: create one first (form.submit()).")
-        return self.setup
+        for action in CUSTOMER_BUTTONS:
+            self.buttons[action].disabled = not enabled
 
     # --- events ---------------------------------------------------------------------------
 
@@ -315,14 +290,13 @@ class PaymentForm(widgets.VBox):
         try:
             action()
         except (OctopusError, ValueError) as error:
-            self.status.value = _span(_RED, str(error))
+            self.status.value = self._templates.status_line("bad", str(error))
 
     def __repr__(self) -> str:
         # Short (a widget's text/plain is cut at 110 characters) and free of ports and latencies.
         if self.setup is None:
             return "<PaymentForm: no setup yet>"
-        octopus = (self.setup.get("payment_methods") or {}).get("octopus") or {}
-        text = f"<PaymentForm {self.setup.get('id')} octopus={octopus.get('status')}"
+        text = f"<PaymentForm {self.setup.get('id')} octopus={octopus_readiness(self.setup).get('status')}"
         if self.payment is not None:
             text += f" {self.payment.get('id')} {self.payment.get('status')}"
         return text + ">"
