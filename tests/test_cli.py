@@ -2,6 +2,7 @@
 
 The independent client is Checkout.com's own, unmodified Python SDK (checkout-sdk 4.8.1): if it
 can run the whole flow against our sandbox and read its errors, the sandbox speaks the real wire.
+The process runs once per confirm shape (``--confirm-response payment|setup``, contract §4).
 """
 
 import subprocess
@@ -19,11 +20,17 @@ from checkout_sdk.payments.setups.setups import PaymentSetupsRequest, Settings
 KEY = "sk_sbox_" + "clitestkey" * 2 + "abcdef" + "#"
 
 
+@pytest.fixture(scope="module", params=["payment", "setup"])
+def confirm_response(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def served():
+def served(confirm_response):
     """The sandbox process, on a free port; yields its printed base URL, then checks a clean exit."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", "7", "--secret-key", KEY],
+        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", "7", "--secret-key", KEY,
+         "--confirm-response", confirm_response],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     base_url = process.stdout.readline().strip()
@@ -55,7 +62,7 @@ def test_the_process_prints_its_base_url_and_serves(served):
     assert response.status_code == 200 and "setups" in response.json()
 
 
-def test_the_official_sdk_completes_the_flow(served):
+def test_the_official_sdk_completes_the_flow(served, confirm_response):
     api = sdk(served)
     setup = api.setups.create_payment_setup(setup_request())
     assert setup.http_metadata.status_code == 200
@@ -65,8 +72,14 @@ def test_the_official_sdk_completes_the_flow(served):
     update = setup_request(amount=2000)
     assert api.setups.update_payment_setup(setup.id, update).amount == 2000
 
-    payment = api.setups.confirm_payment_setup(setup.id, "octopus")
-    assert payment.http_metadata.status_code == 202 and payment.status == "Pending"
+    confirmed = api.setups.confirm_payment_setup(setup.id, "octopus")
+    if confirm_response == "payment":  # the seed page's shape
+        assert confirmed.http_metadata.status_code == 202
+        payment = confirmed
+    else:  # the PaymentSetup, the payment under latest_payment
+        assert confirmed.http_metadata.status_code == 200 and confirmed.id == setup.id
+        payment = confirmed.latest_payment
+    assert payment.status == "Pending"
     assert payment.processing.octopus_uri == f"octopus://payment?token={payment.processing.token}"
 
     details = api.payments.get_payment_details(payment.id)
@@ -109,6 +122,13 @@ def test_the_official_sdk_reads_our_errors(served):
     assert conflict.value.http_metadata.status_code == 409
     assert conflict.value.error_details == ["payment_setup_already_confirmed"]
 
+    payment_id = api.setups.get_payment_setup(setup.id).latest_payment.id
+    with pytest.raises(CheckoutApiException) as not_allowed:
+        api.payments.refund_payment(payment_id, RefundRequest())
+    assert not_allowed.value.http_metadata.status_code == 403
+    assert not_allowed.value.error_type == "action_not_allowed"
+    assert not_allowed.value.error_details == ["refund_not_allowed"]
+
 
 def test_the_cli_refuses_a_busy_port(served):
     port = served.rsplit(":", 1)[1]
@@ -116,6 +136,15 @@ def test_the_cli_refuses_a_busy_port(served):
         [sys.executable, "-m", "octopus_nb.sandbox", "--port", port], capture_output=True, text=True, timeout=20
     )
     assert result.returncode == 2 and "cannot serve on" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_cli_names_both_confirm_shapes_when_given_another():
+    result = subprocess.run(
+        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--confirm-response", "both"],
+        capture_output=True, text=True, timeout=20,
+    )
+    assert result.returncode == 2 and "--confirm-response" in result.stderr
+    assert "'payment'" in result.stderr and "'setup'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_cli_refuses_a_key_no_client_could_send():
