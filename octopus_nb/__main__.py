@@ -38,7 +38,7 @@ def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 
         say(_indent(readiness_frame(setup).to_string(index=False)), "")
 
         say("2. Confirm it with Octopus (POST /payments/setups/{id}/confirm/octopus)")
-        payment = octopus_nb.confirm_payment_setup(client, setup["id"])
+        payment = octopus_nb.payment_of(octopus_nb.confirm_payment_setup(client, setup["id"]))  # either confirm shape
         say(f"   payment {payment['id']}: {payment['status']}", "")
 
         say("3. Redirect the customer")

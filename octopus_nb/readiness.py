@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._shared.contract import CURRENCY_PATTERN, TEXT_LIMITS, is_url
+from ._shared.contract import CURRENCY_PATTERN, MAX_AMOUNT, TEXT_LIMITS, is_url
 from .errors import fix_for
 
 #: Readiness statuses (newest SDKs' enum) → what they mean for the merchant.
@@ -61,7 +61,7 @@ EXAMPLE_SETUP = {
     "failure_url": "https://example.com/payments/failure",
     "description": "Octopus payment",
 }
-#: How forms (``widgets.PaymentForm``, the explorer) label those fields.
+#: How forms (``ui.PaymentForm``, the explorer) label those fields.
 FIELD_LABELS = {
     "amount": "Amount (minor units)",
     "currency": "Currency",
@@ -111,7 +111,7 @@ def field_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
     amount = values.get("amount")
     if amount is None:
         problems["amount"].append("amount_required")
-    elif isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+    elif isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_AMOUNT:
         problems["amount"].append("amount_invalid")
     elif amount % 10:
         problems["amount"].append("amount_must_end_in_zero")

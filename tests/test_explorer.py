@@ -128,6 +128,10 @@ def test_buttons_are_enabled_only_when_their_step_makes_sense(explorer):
     assert explorer.path[-3:] == ["Pending", "Declined", "Pending"]
     explorer.act("expire")
     assert explorer.status == "Expired"
+    explorer.confirm()
+    explorer.buttons["fail_capture"].click()  # the customer approves, the capture fails
+    assert explorer.status == "Declined" and explorer.payment["approved"] is False
+    assert not b["confirm"].disabled and b["fail_capture"].disabled
     assert 'class="edge taken"' in explorer.diagram_svg()
 
 
@@ -191,7 +195,7 @@ def test_against_checkout_sandbox_the_customer_buttons_are_disabled():
     assert "Octopus App" in explorer.panels["customer"].value and "Dashboard" in explorer.panels["events"].value
     explorer.flow.payment = {"id": "pay_" + "a" * 26, "status": "Pending"}
     explorer.render()
-    assert all(explorer.buttons[name].disabled for name in ("approve", "decline", "expire"))
+    assert all(explorer.buttons[name].disabled for name in ("approve", "decline", "expire", "fail_capture"))
     assert not explorer.buttons["refresh_customer"].disabled
     with pytest.raises(NotASandboxError):
         explorer.act("approve")

@@ -181,3 +181,89 @@ def test_event_feed_off_or_on_checkout_explains_why():
 def test_the_controller_does_not_import_ipywidgets():
     code = "import sys, octopus_nb.ui.flow, octopus_nb.ui.events; assert 'ipywidgets' not in sys.modules, 'ipywidgets'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- both confirm shapes, the capture that fails ---------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["payment", "setup"])
+def test_the_flow_reads_either_confirm_shape(shape):
+    import octopus_nb
+
+    with octopus_nb.connect(seed=7, confirm_response=shape) as client:
+        flow = Flow(client)
+        flow.create(**READY)
+        payment = flow.confirm()
+        assert payment["id"].startswith("pay_") and payment["status"] == "Pending" == flow.state
+        if shape == "setup":  # the answer was the setup: the flow keeps it, with the payment inside
+            assert flow.setup["latest_payment"]["id"] == payment["id"]
+        assert flow.redirect_targets().android == payment["processing"]["octopus_uri"]
+        assert octopus_nb.qr_code(payment).data == payment["processing"]["octopus_uri"]
+        assert flow.act("approve")["status"] == "Captured"
+        assert octopus_nb.wait_for_payment(client, payment["id"], timeout=5)["status"] == "Captured"
+
+
+def test_a_capture_that_fails_ends_declined_and_can_be_confirmed_again(flow):
+    flow.create(**READY)
+    flow.confirm()
+    declined = flow.act("fail_capture")
+    assert (declined["status"], declined["approved"], flow.state) == ("Declined", False, "Declined")
+    assert flow.confirm()["status"] == "Pending"
+    assert flow.path == ["start", "ready", "Pending", "Declined", "Pending"]
+
+
+# --- the form's preview agrees with the sandbox on every rule it checks -----------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=110)
+_URLS = st.one_of(
+    st.sampled_from(["", OK_URL, KO_URL, "ftp://x.example", "https://", "https://a b.example", "http://h.example/" + "p" * 240]),
+    _TEXT,
+)
+_FIELDS = st.fixed_dictionaries({
+    "amount": st.one_of(st.none(), st.integers(min_value=-5, max_value=10**10 + 5), st.sampled_from([9_999_999_999, 10**10])),
+    "currency": st.one_of(st.sampled_from(["", "HKD", "USD", "hkd", "HK", "HKDD"]), _TEXT),
+    "success_url": _URLS,
+    "failure_url": _URLS,
+    "description": _TEXT,
+    "reference": st.one_of(_TEXT, st.text(max_size=90)),
+})
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=_FIELDS)
+def test_the_form_preview_agrees_with_the_sandbox(client, values):
+    import octopus_nb
+    from octopus_nb.readiness import field_problems
+
+    body = {name: value for name, value in values.items() if value not in (None, "")}
+    settings_ = {name: body.pop(name) for name in ("success_url", "failure_url") if name in body}
+    if settings_:
+        body["settings"] = settings_
+    try:
+        setup = client.request("POST", "/payments/setups", body=body)
+    except octopus_nb.ValidationError as error:  # 422: validation codes only, readiness not computed
+        said = _by_field(error.error_codes)
+        previewed = _by_field(code for codes in field_problems(values).values() for code in codes
+                              if code in VALIDATION_CODES)
+    else:  # 200: the readiness flags, all of them
+        said = _by_field(setup["payment_methods"]["octopus"]["flags"])
+        previewed = _by_field(code for codes in field_problems(values).values() for code in codes)
+    assert previewed == said, (values, said, previewed)
+
+
+VALIDATION_CODES = {
+    "amount_required", "amount_invalid", "currency_required", "currency_invalid", "success_url_invalid",
+    "failure_url_invalid", "description_invalid", "reference_invalid",
+}
+
+
+def _by_field(codes) -> dict:
+    from octopus_nb.readiness import FIELD_OF
+
+    grouped: dict = {}
+    for code in codes:
+        if FIELD_OF.get(code):
+            grouped.setdefault(FIELD_OF[code], set()).add(code)
+    return grouped

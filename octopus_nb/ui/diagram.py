@@ -9,7 +9,8 @@ The states (CONTRACT.md §3-§4)::
 
     start ─create─▶ setup not ready ◀─update─▶ setup ready ─confirm─▶ Pending
     Pending ─approve─▶ Captured ─refund─▶ Partially Refunded ─refund─▶ Refunded
-    Pending ─decline─▶ Declined;  Pending ─lapse─▶ Expired;  both ─confirm again─▶ Pending (new payment)
+    Pending ─decline─▶ Declined;  Pending ─capture fails─▶ Declined;  Pending ─lapse─▶ Expired;
+    Declined, Expired ─confirm again─▶ Pending (new payment)
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ _EDGES = (
     ("ready", "not_ready", "update", 6, 4, 12, 0),
     ("ready", "Pending", "confirm", 8, 16, 0, 0),
     ("Pending", "Captured", "approve", -44, -6, 0, 0),
-    ("Pending", "Declined", "decline", -18, -5, 0, -7),
+    ("Pending", "Declined", "decline / capture fails", -50, -5, 0, -7),
     ("Declined", "Pending", "confirm again", -32, 15, 0, 7),
     ("Pending", "Expired", "lapse", 20, 0, 3, -6),
     ("Expired", "Pending", "confirm again", -68, 16, -3, 6),

@@ -169,7 +169,7 @@ class FlowExplorer:
         return self.flow.redirect_targets()
 
     def act(self, action: str) -> ApiResult:
-        """Play the customer: ``"approve"``, ``"decline"`` or ``"expire"`` (the customer step's buttons).
+        """Play the customer: ``"approve"``, ``"decline"``, ``"expire"`` or ``"fail_capture"`` (the customer step's buttons).
 
         Sandbox only; on Checkout.com this raises ``NotASandboxError``. Returns the payment after the
         action and moves to the outcome step (its actions fetched too).

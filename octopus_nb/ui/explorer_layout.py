@@ -47,6 +47,7 @@ BUTTONS = {
     "approve": ("Approve", "approve", "success", ""),
     "decline": ("Decline", "decline", "danger", ""),
     "expire": ("Let it expire", "expire", "warning", ""),
+    "fail_capture": ("Approve, capture fails", "fail-capture", "danger", ""),
     "refresh_customer": ("Refresh status", "refresh-status", "", "refresh"),
     "refund": ("Refund", "refund", "warning", "undo"),
     "refresh": ("Refresh status", "refresh", "", "refresh"),

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from ..client import ApiResult, Client
 from ..control import is_sandbox, simulate_customer
 from ..errors import fix_for
-from ..lifecycle import RedirectTargets, redirect_targets
+from ..lifecycle import RedirectTargets, payment_of, redirect_targets
 from ..readiness import field_problems, readiness_frame
 from ..steps import (
     confirm_payment_setup,
@@ -182,9 +182,14 @@ class Flow:
     def confirm(self) -> ApiResult:
         """Confirm the setup with Octopus (``POST .../confirm/octopus``); return the Pending payment.
 
-        After a Declined or Expired payment, confirming again creates a new payment.
+        Either published confirm answer works: a payment, or the setup with the payment under
+        ``latest_payment`` (then the setup is kept too). After a Declined or Expired payment,
+        confirming again creates a new payment.
         """
-        payment = confirm_payment_setup(self.client, self.require_setup()["id"])
+        answer = confirm_payment_setup(self.client, self.require_setup()["id"])
+        payment = payment_of(answer)
+        if payment is not answer:  # the setup-shaped answer
+            self.setup, payment = answer, ApiResult(payment)
         self.payment, self.actions = payment, []
         self._advance(payment.get("status", ""))
         return payment
@@ -194,7 +199,7 @@ class Flow:
         return redirect_targets(self.require_payment())
 
     def act(self, action: str) -> ApiResult:
-        """Play the customer: ``"approve"``, ``"decline"`` or ``"expire"``; return the payment after it.
+        """Play the customer (one of ``CUSTOMER_ACTIONS``: approve, decline, expire, fail_capture); return the payment.
 
         Sandbox only (:func:`octopus_nb.control.simulate_customer`, which refuses an unknown action
         and Checkout.com before any request). The actions are not fetched: :meth:`refresh_actions`.

@@ -30,7 +30,7 @@ from .render import Templates, payment_tone, readiness_tone
 
 
 #: The customer's choices (:data:`~octopus_nb._shared.contract.CUSTOMER_ACTIONS`) the form has a button for.
-CUSTOMER_BUTTONS = tuple(action for action in CUSTOMER_ACTIONS if action in ("approve", "decline", "expire"))
+CUSTOMER_BUTTONS = CUSTOMER_ACTIONS
 
 
 class PaymentForm(widgets.VBox):
@@ -90,6 +90,7 @@ class PaymentForm(widgets.VBox):
             "approve": widgets.Button(description="Approve (as customer)", disabled=True),
             "decline": widgets.Button(description="Decline (as customer)", disabled=True),
             "expire": widgets.Button(description="Let it expire", disabled=True),
+            "fail_capture": widgets.Button(description="Approve, capture fails", disabled=True),
         }
         actions: dict[str, Callable[[], Any]] = {
             "create": self.submit,
@@ -207,7 +208,7 @@ class PaymentForm(widgets.VBox):
         return payment
 
     def act_as_customer(self, action: str = "approve") -> ApiResult:
-        """Play the customer: ``"approve"``, ``"decline"`` or ``"expire"`` (sandbox only).
+        """Play the customer: ``"approve"``, ``"decline"``, ``"expire"`` or ``"fail_capture"`` (sandbox only).
 
         Calls :func:`octopus_nb.control.simulate_customer` and returns the payment after it.
 
