@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from octopus_nb._shared.contract import METADATA_LIMITS, PAYMENT_TYPES, WRITABLE_FIELDS
 from octopus_nb.sandbox import handlers, urls
+from octopus_nb.sandbox.validation import setup_field_errors
 
 yaml = pytest.importorskip("yaml")  # PyYAML (pinned in requirements.txt)
 
@@ -23,7 +25,7 @@ def spec() -> dict:
 def _concrete_paths(pattern: str) -> list[str]:
     """Sample paths a route pattern matches: one per alternative, ids filled in."""
     pattern = pattern.replace("([^/]+)", "x1").replace("/?", "/")
-    alternation = re.search(r"\(([a-z|]+)\)", pattern)
+    alternation = re.search(r"\(([a-z_|]+)\)", pattern)
     if not alternation:
         return [pattern]
     return [pattern.replace(alternation.group(0), choice) for choice in alternation.group(1).split("|")]
@@ -100,6 +102,38 @@ def test_error_bodies_follow_the_contract(spec):
     assert schemas["ConflictError"]["properties"]["error_type"]["enum"] == ["conflict"]
     assert "content" not in spec["components"]["responses"]["Unauthorized"]  # empty body
     assert "content" not in spec["components"]["responses"]["NotFound"]
+
+
+def test_the_2026_11_29_changes_are_described(spec):
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    confirm = paths["/payments/setups/{setup_id}/confirm/{payment_method_name}"]["post"]["responses"]
+    assert _resolve(spec, confirm["202"]["content"]["application/json"]["schema"]) is schemas["ConfirmedPayment"]
+    assert _resolve(spec, confirm["200"]["content"]["application/json"]["schema"]) is schemas["ConfirmedSetup"]
+    assert schemas["ConfirmResponse"]["oneOf"] == [
+        {"$ref": "#/components/schemas/ConfirmedPayment"}, {"$ref": "#/components/schemas/ConfirmedSetup"},
+    ]
+    refund = paths["/payments/{payment_id}/refunds"]["post"]["responses"]
+    assert _resolve(spec, refund["403"])["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ActionNotAllowedError"}
+    assert schemas["ActionNotAllowedError"]["properties"]["error_codes"]["items"]["enum"] == ["refund_not_allowed"]
+    assert "request_in_progress" in schemas["ConflictError"]["properties"]["error_codes"]["items"]["enum"]
+    for path, verb in (("/payments/setups", "post"), ("/payments/setups/{setup_id}", "put"),
+                       ("/payments/setups/{setup_id}/confirm/{payment_method_name}", "post"), ("/payments/{payment_id}/refunds", "post")):
+        assert "409" in paths[path][verb]["responses"], (verb, path)  # a duplicate in flight
+    assert "/_sandbox/payments/{payment_id}/fail_capture" in paths
+    assert set(schemas["Event"]["required"]) == {"id", "source", "type", "timestamp", "version", "data", "_links"}
+    assert "payment_capture_declined" in schemas["Event"]["properties"]["type"]["enum"]
+    assert set(schemas["Event"]["properties"]["_links"]["required"]) == {"self", "subject"}
+    assert schemas["Metadata"]["maxProperties"] == METADATA_LIMITS["max_keys"]
+    assert schemas["Metadata"]["additionalProperties"]["anyOf"][0]["maxLength"] == METADATA_LIMITS["max_string_length"]
+    assert set(WRITABLE_FIELDS) <= set(schemas["PaymentSetupRequest"]["properties"])
+
+
+@pytest.mark.parametrize("value", [*PAYMENT_TYPES, "regular", "MOTO", "moto", "PAYLATER", "Weekly", "Regular ", "", "regulars"])
+def test_the_payment_type_pattern_agrees_with_the_sandbox(spec, value):
+    pattern = re.compile(spec["components"]["schemas"]["PaymentType"]["pattern"])
+    documented = bool(pattern.search(value)) and not value.endswith("\n")
+    accepted = "payment_type_invalid" not in setup_field_errors({"amount": 1000, "currency": "HKD", "payment_type": value})
+    assert documented == accepted
 
 
 def _resolve(spec: dict, node: dict) -> dict:

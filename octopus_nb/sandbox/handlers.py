@@ -141,16 +141,22 @@ class ApiHandler(tornado.web.RequestHandler):
     # --- request and response --------------------------------------------------------------
 
     def json_body(self, optional: bool = False) -> Any:
-        """The body as JSON; ``MalformedRequest`` (400) if it is not valid UTF-8 JSON."""
+        """The body as JSON; ``MalformedRequest`` (400) if it is not valid UTF-8 JSON.
+
+        ``optional``: an empty body is None (no body sent); a JSON ``null`` is still not an object (400).
+        """
         raw = self.request.body
         if not raw.strip():
             if optional:
                 return None
             raise MalformedRequest()
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+            document = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise MalformedRequest() from None
+        if document is None and optional:
+            raise MalformedRequest()
+        return document
 
     def send(self, status: int, body: bytes) -> None:
         if self._drop_response:
