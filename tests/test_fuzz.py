@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from octopus_nb.sandbox import server
+from octopus_nb.sandbox import Sandbox, server
 from octopus_nb.sandbox.exceptions import InvalidRequest
 
-from conftest import KO_URL, OK_URL
+from conftest import KO_URL, OK_URL, SEED
 
 JSON_TYPE = "application/json; charset=utf-8"
 #: requests sent by the fuzzers in this module, by test
@@ -85,6 +85,19 @@ class Raw:
 # --- the world each fuzzer works on --------------------------------------------------------
 
 
+#: a setup with every optional field the contract keeps (metadata at its limits, the echoed SDK fields)
+FULL_SETUP = {
+    "amount": 1000, "currency": "HKD", "reference": "FUZZ-2", "payment_type": "regular",
+    "processing_channel_id": "pc_" + "Fz_9" * 6 + "zz",
+    "settings": {"success_url": OK_URL, "failure_url": KO_URL},
+    "metadata": {**{f"k{i}": i for i in range(17)}, "text": "m" * 255, "flag": True, "ratio": 0.5},
+    "billing_descriptor": {"name": "FUZZ SHOP", "city": "Hong Kong", "reference": "FUZZ-2"},
+    "presentment_details": {"amount": 1000, "currency": "HKD"},
+    "terminal": {"id": "T0000001", "local_date_time": "2026-04-30T17:00:00+08:00"},
+    "account_funding_transaction": {"enabled": False}, "risk": {"enabled": False}, "industry": {"airline": []},
+}
+
+
 class World:
     """Resources in every state, made through the API, and a snapshot of all of them."""
 
@@ -100,14 +113,22 @@ class World:
             "settings": {"success_url": OK_URL, "failure_url": KO_URL},
         }
         self.open_setup = self._ok("POST", "/payments/setups", setup_body)["id"]
-        pending_setup = self._ok("POST", "/payments/setups", setup_body)["id"]
-        self.pending = self._ok("POST", f"/payments/setups/{pending_setup}/confirm/octopus")
+        pending_setup = self._ok("POST", "/payments/setups", FULL_SETUP)["id"]
+        self.pending = self._confirm(pending_setup)
         captured_setup = self._ok("POST", "/payments/setups", setup_body)["id"]
-        captured = self._ok("POST", f"/payments/setups/{captured_setup}/confirm/octopus")["id"]
+        captured = self._confirm(captured_setup)["id"]
         self._ok("POST", f"/_sandbox/payments/{captured}/approve")
-        self.setups = [self.open_setup, pending_setup, captured_setup]
-        self.payments = [self.pending["id"], captured]
+        failed_setup = self._ok("POST", "/payments/setups", FULL_SETUP)["id"]
+        failed = self._confirm(failed_setup)["id"]
+        self._ok("POST", f"/_sandbox/payments/{failed}/fail_capture")
+        self.setups = [self.open_setup, pending_setup, captured_setup, failed_setup]
+        self.payments = [self.pending["id"], captured, failed]
         self.token = self.pending["processing"]["token"]
+
+    def _confirm(self, setup_id: str) -> dict:
+        """The payment a confirm created, in either confirm shape (the payment, or the setup holding it)."""
+        answer = self._ok("POST", f"/payments/setups/{setup_id}/confirm/octopus")
+        return answer["latest_payment"] if self.state.confirm_response == "setup" else answer
 
     def _ok(self, method: str, path: str, document=None) -> dict:
         body = json.dumps(document).encode() if document is not None else None
@@ -125,6 +146,9 @@ class World:
         view = {name: stats[name] for name in ("setups", "payments", "refunds")}
         view["clock"] = state.now()
         view["faults"] = state.get_faults()
+        view["confirm_response"] = state.confirm_response
+        view["events"] = [event.id for event in state.events]  # a refusal emits no webhook event
+        view["idempotency_keys"] = state.idempotency_keys()  # and consumes no key (only 2xx are stored)
         for setup_id in self.setups:
             view[setup_id] = state.get_payment_setup(setup_id)
         for payment_id in self.payments:
@@ -160,6 +184,7 @@ CONTROL_ROUTES = [
     ("POST", "/_sandbox/payments/{p}/approve"),
     ("POST", "/_sandbox/payments/{p}/decline"),
     ("POST", "/_sandbox/payments/{p}/expire"),
+    ("POST", "/_sandbox/payments/{p}/fail_capture"),
     ("GET", "/_sandbox/clock"),
     ("POST", "/_sandbox/clock"),
     ("GET", "/_sandbox/stats"),
@@ -212,7 +237,7 @@ setup_like = st.fixed_dictionaries(
         "amount": st.one_of(st.integers(min_value=-(10**12), max_value=10**12), json_values, st.just(10**40)),
         "currency": st.one_of(st.sampled_from(["HKD", "hkd", "USD", "", "HKDD"]), json_values),
         "processing_channel_id": st.one_of(st.just("pc_" + "a" * 26), json_values),
-        "payment_type": st.one_of(st.sampled_from(["Regular", "regular", "MOTO"]), json_values),
+        "payment_type": st.one_of(st.sampled_from(["Regular", "regular", "MOTO", "moTo", "PAYLATER", "Weekly", "regular "]), json_values),
         "reference": st.one_of(st.text(max_size=200), json_values),
         "description": st.one_of(st.text(max_size=200), json_values),
         "settings": st.one_of(
@@ -237,7 +262,15 @@ setup_like = st.fixed_dictionaries(
                 },
             ),
         ),
-        "order": json_values, "billing": json_values, "metadata": json_values,
+        "order": json_values, "billing": json_values,
+        "metadata": st.one_of(
+            json_values,
+            st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=300), st.floats(), st.booleans(), json_values),
+                            max_size=24),
+        ),
+        **{name: json_values for name in (
+            "billing_descriptor", "presentment_details", "terminal", "account_funding_transaction", "risk", "industry",
+        )},
     },
 )
 refund_like = st.fixed_dictionaries({}, optional={"amount": json_values | st.integers(-10**6, 10**6), "reference": json_values})
@@ -431,7 +464,39 @@ def test_fuzzed_requests_to_every_route_get_contract_answers(sandbox, world):
     fuzz()
     assert FUZZED["routes"] >= 1000
     # the fuzzer reached the interesting answers, not only 401s
-    assert {400, 401, 404, 405, 422} <= set(statuses), statuses
+    assert {400, 401, 403, 404, 405, 409, 422} <= set(statuses), statuses
+
+
+@pytest.fixture(scope="module")
+def setup_mode_sandbox():
+    """A sandbox whose confirm answers 200 with the PaymentSetup (contract §4's second shape)."""
+    with Sandbox(seed=SEED, confirm_response="setup") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def setup_mode_world(setup_mode_sandbox):
+    setup_mode_sandbox.reset()
+    setup_mode_sandbox.errors.clear()
+    made = World(setup_mode_sandbox)
+    yield made
+    made.close()
+    assert not setup_mode_sandbox.errors, f"the sandbox raised inside a handler: {setup_mode_sandbox.errors!r}"
+
+
+def test_fuzzed_requests_in_the_setup_confirm_shape_get_contract_answers(setup_mode_world):
+    """The same oracle and state check with ``confirm_response="setup"`` (fewer examples: the routes are the same)."""
+    world, statuses = setup_mode_world, Counter()
+
+    @settings(FUZZ_SETTINGS, max_examples=600)
+    @given(data=st.data())
+    def fuzz(data):
+        method, path, headers, body = data.draw(fuzzed_requests(world))
+        statuses[send_checked(world, method, path, headers, body, "setup-mode routes")] += 1
+
+    fuzz()
+    assert FUZZED["setup-mode routes"] >= 300
+    assert {400, 401, 404, 422} <= set(statuses), statuses
 
 
 @pytest.mark.parametrize("token", ["", "%00", "../../_sandbox/reset", "a" * 26, "x" * 3000, "%ff", None])

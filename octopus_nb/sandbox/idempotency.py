@@ -60,6 +60,10 @@ class IdempotencyStore:
             raise InvalidRequest("idempotency_key_reused")
         return stored.status, stored.body
 
+    def claimed(self) -> dict[str, int | None]:
+        """Every key held: its stored status, or None while its first request is in flight."""
+        return {key: stored.status for key, stored in self._stored.items()}
+
     def finish(self, key: str, status: int, body: bytes) -> None:
         """Store a 2xx answer for ``key``; any other status releases the key.
 

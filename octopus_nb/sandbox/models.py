@@ -143,6 +143,11 @@ class SandboxState:
         with self._lock:
             self._idempotency.finish(key, status, body)
 
+    def idempotency_keys(self) -> dict[str, int | None]:
+        """The keys held (stored 2xx status, or None in flight): what tests check a refusal left alone."""
+        with self._lock:
+            return self._idempotency.claimed()
+
     # --- payment setups (contract §3) ------------------------------------------------------
 
     def create_payment_setup(self, body: Any) -> dict:
