@@ -80,8 +80,10 @@ def confirm_payment_setup(
 ) -> ApiResult:
     """Confirm a ready setup with Octopus (``POST .../confirm/octopus``): step 2, creates the payment.
 
-    The answer (202) is the payment, ``Pending``, with ``processing.landing_url``, ``octopus_uri``
-    and ``token``: what step 3 redirects the customer with (see :func:`redirect_targets`).
+    The answer has one of two published shapes: the payment itself (202, ``Pending``, as on the seed
+    page), or the setup (200) with the payment under ``latest_payment``. Either way the payment has
+    ``processing.landing_url``, ``octopus_uri`` and ``token``, what step 3 redirects the customer
+    with: :func:`~octopus_nb.lifecycle.payment_of` finds it, and :func:`redirect_targets` takes either.
     """
     path = f"/payments/setups/{path_segment(setup_id)}/confirm/{path_segment(payment_method_name)}"
     return client.request("POST", path, idempotency_key=idempotency_key)
