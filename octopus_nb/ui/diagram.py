@@ -48,7 +48,7 @@ _EDGES = (
     ("ready", "not_ready", "update", 6, 4, 12, 0),
     ("ready", "Pending", "confirm", 8, 16, 0, 0),
     ("Pending", "Captured", "approve", -44, -6, 0, 0),
-    ("Pending", "Declined", "decline / capture fails", -50, -5, 0, -7),
+    ("Pending", "Declined", "decline / capture fails", -53, -21, 0, -7),
     ("Declined", "Pending", "confirm again", -32, 15, 0, 7),
     ("Pending", "Expired", "lapse", 20, 0, 3, -6),
     ("Expired", "Pending", "confirm again", -68, 16, -3, 6),
