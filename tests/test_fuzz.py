@@ -452,16 +452,22 @@ def send_checked(world: World, method: str, path: str, headers: dict, body: byte
 # --- the fuzzers ---------------------------------------------------------------------------
 
 
-def test_fuzzed_requests_to_every_route_get_contract_answers(sandbox, world):
+def fuzz_routes(world: World, counter: str, max_examples: int) -> Counter:
+    """Send ``max_examples`` fuzzed requests through ``send_checked``; the statuses they got."""
     statuses: Counter = Counter()
 
-    @FUZZ_SETTINGS
+    @settings(FUZZ_SETTINGS, max_examples=max_examples)
     @given(data=st.data())
     def fuzz(data):
         method, path, headers, body = data.draw(fuzzed_requests(world))
-        statuses[send_checked(world, method, path, headers, body, "routes")] += 1
+        statuses[send_checked(world, method, path, headers, body, counter)] += 1
 
     fuzz()
+    return statuses
+
+
+def test_fuzzed_requests_to_every_route_get_contract_answers(sandbox, world):
+    statuses = fuzz_routes(world, "routes", FUZZ_SETTINGS.max_examples)
     assert FUZZED["routes"] >= 1000
     # the fuzzer reached the interesting answers, not only 401s
     assert {400, 401, 403, 404, 405, 409, 422} <= set(statuses), statuses
@@ -486,15 +492,7 @@ def setup_mode_world(setup_mode_sandbox):
 
 def test_fuzzed_requests_in_the_setup_confirm_shape_get_contract_answers(setup_mode_world):
     """The same oracle and state check with ``confirm_response="setup"`` (fewer examples: the routes are the same)."""
-    world, statuses = setup_mode_world, Counter()
-
-    @settings(FUZZ_SETTINGS, max_examples=600)
-    @given(data=st.data())
-    def fuzz(data):
-        method, path, headers, body = data.draw(fuzzed_requests(world))
-        statuses[send_checked(world, method, path, headers, body, "setup-mode routes")] += 1
-
-    fuzz()
+    statuses = fuzz_routes(setup_mode_world, "setup-mode routes", 600)
     assert FUZZED["setup-mode routes"] >= 300
     assert {400, 401, 404, 422} <= set(statuses), statuses
 

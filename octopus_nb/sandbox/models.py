@@ -41,6 +41,13 @@ ENABLED_METHODS = ("octopus",)
 #: The two published shapes of the confirm answer (contract §4): the seed page's payment (the
 #: default), or the PaymentSetup with the payment under ``latest_payment`` (the SDKs' reading).
 CONFIRM_RESPONSES = ("payment", "setup")
+#: Sandbox rules: how the customer settles a pending payment, as data. Each outcome: the event sent
+#: first (or None), the new status, the action recorded and whether it was approved, the event after it.
+CUSTOMER_OUTCOMES = {
+    "approve": ("payment_capture_pending", "Captured", "Capture", True, "payment_captured"),
+    "decline": (None, "Declined", "Authorization", False, "payment_declined"),
+    "fail_capture": ("payment_capture_pending", "Declined", "Capture", False, "payment_capture_declined"),
+}
 #: Sandbox rule: what a setup's ``risk`` is when the request leaves it out (the SDKs' documented default).
 DEFAULT_RISK = {"enabled": True}
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
@@ -251,22 +258,11 @@ class SandboxState:
 
     def approve_payment(self, payment_id: str) -> dict:
         """Sandbox rule: the customer approves in the Octopus App; Octopus captures at once."""
-        with self._lock:
-            payment = self.ledger.pending(payment_id)
-            self.ledger.emit("payment_capture_pending", payment)
-            self.ledger.move(payment, "Captured")
-            action = self.ledger.add_action(payment, "Capture", payment.amount, True)
-            self.ledger.emit("payment_captured", payment, action)
-            return views.payment_view(self.base_url, payment)
+        return self._settle(payment_id, "approve")
 
     def decline_payment(self, payment_id: str) -> dict:
         """Sandbox rule: the customer declines (or the authorization fails)."""
-        with self._lock:
-            payment = self.ledger.pending(payment_id)
-            self.ledger.move(payment, "Declined")
-            action = self.ledger.add_action(payment, "Authorization", payment.amount, False)
-            self.ledger.emit("payment_declined", payment, action)
-            return views.payment_view(self.base_url, payment)
+        return self._settle(payment_id, "decline")
 
     def fail_capture(self, payment_id: str) -> dict:
         """Sandbox rule: the customer approves, but the capture fails (Checkout's ``payment_capture_declined``).
@@ -274,12 +270,18 @@ class SandboxState:
         The payment ends Declined (``approved: false``) after ``payment_capture_pending`` and
         ``payment_capture_declined``, with a Capture action that was not approved.
         """
+        return self._settle(payment_id, "fail_capture")
+
+    def _settle(self, payment_id: str, outcome: str) -> dict:
+        """Play one row of :data:`CUSTOMER_OUTCOMES` on a pending payment (``Conflict`` if it is not)."""
+        announce, status, action_type, approved, event = CUSTOMER_OUTCOMES[outcome]
         with self._lock:
             payment = self.ledger.pending(payment_id)
-            self.ledger.emit("payment_capture_pending", payment)
-            self.ledger.move(payment, "Declined")
-            action = self.ledger.add_action(payment, "Capture", payment.amount, False)
-            self.ledger.emit("payment_capture_declined", payment, action)
+            if announce:
+                self.ledger.emit(announce, payment)
+            self.ledger.move(payment, status)
+            action = self.ledger.add_action(payment, action_type, payment.amount, approved)
+            self.ledger.emit(event, payment, action)
             return views.payment_view(self.base_url, payment)
 
     def expire_payment(self, payment_id: str) -> dict:
