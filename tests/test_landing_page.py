@@ -147,9 +147,10 @@ def test_expired_payment_410_page(client, control):
     assert octopus_nb.get_payment(client, payment["id"])["status"] == "Expired"
 
 
-def test_payment_settled_elsewhere_410_page(client, control):
+@pytest.mark.parametrize("elsewhere", ["decline", "approve", "fail_capture"])
+def test_payment_settled_elsewhere_410_page(client, control, elsewhere):
     payment = pending_payment(client)
-    control.post(f"{control.base_url}/_sandbox/payments/{payment['id']}/decline")
+    assert control.post(f"{control.base_url}/_sandbox/payments/{payment['id']}/{elsewhere}").status_code == 200
     response = act(payment, "approve")
     assert response.status_code == 410 and "no longer waiting" in response.text
 

@@ -194,6 +194,9 @@ class Sandbox:
     The socket is bound in the caller's thread (port 0 picks a free one), so a bind error surfaces
     in ``start()`` and ``base_url`` is known at once.
 
+    ``confirm_response`` picks which of the two published confirm answers it serves: ``"payment"``
+    (202 with the payment, the seed page; the default) or ``"setup"`` (200 with the PaymentSetup).
+
     >>> with Sandbox(seed=7) as sb:
     ...     sb.base_url  # doctest: +SKIP
     'http://127.0.0.1:40123'
@@ -289,7 +292,7 @@ class Sandbox:
 
     def __repr__(self) -> str:
         where = self.state.base_url if self.is_running() else "stopped"
-        return f"<Sandbox seed={self.state.seed} {where}>"
+        return f"<Sandbox seed={self.state.seed} confirm_response={self.confirm_response!r} {where}>"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
