@@ -218,12 +218,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=110)
 _URLS = st.one_of(
-    st.sampled_from(["", OK_URL, KO_URL, "ftp://x.example", "https://", "https://a b.example", "http://h.example/" + "p" * 240]),
+    st.sampled_from(["", OK_URL, KO_URL, OK_URL + "\n", "ftp://x.example", "https://", "https://a b.example", "http://h.example/" + "p" * 240]),
     _TEXT,
 )
 _FIELDS = st.fixed_dictionaries({
     "amount": st.one_of(st.none(), st.integers(min_value=-5, max_value=10**10 + 5), st.sampled_from([9_999_999_999, 10**10])),
-    "currency": st.one_of(st.sampled_from(["", "HKD", "USD", "hkd", "HK", "HKDD"]), _TEXT),
+    "currency": st.one_of(st.sampled_from(["", "HKD", "USD", "hkd", "HK", "HKDD", "HKD\n"]), _TEXT),
     "success_url": _URLS,
     "failure_url": _URLS,
     "description": _TEXT,

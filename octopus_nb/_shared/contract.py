@@ -32,12 +32,12 @@ TEXT_LIMITS = {"reference": 80, "description": 100}
 #: Longest ``settings.success_url`` / ``failure_url``.
 MAX_URL_LENGTH = 255
 
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
-#: The API reference's ``processing_channel_id`` pattern ``^pc_\w{26}$``: ``\w`` is ASCII there, and
-#: ``\Z``, not ``$``, because Python's ``$`` also matches before a trailing newline.
+# Every pattern ends in ``\Z``, not ``$``: Python's ``$`` also matches before a trailing newline.
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}\Z")
+#: The API reference's ``processing_channel_id`` pattern ``^pc_\w{26}$`` (``\w`` is ASCII there).
 PROCESSING_CHANNEL_ID_PATTERN = re.compile(r"^pc_\w{26}\Z", re.ASCII)
 #: an absolute http(s) URL: no whitespace and no control characters (they would end up in a Location header)
-URL_PATTERN = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$")
+URL_PATTERN = re.compile(r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*\Z")
 
 #: The customer's choices on a pending payment (the sandbox's ``/_sandbox/payments/{id}/{action}``).
 #: ``fail_capture``: the customer approves but the capture fails (Declined, ``payment_capture_declined``).

@@ -53,11 +53,6 @@ def with_payment_id(url: str, payment_id: str) -> str:
     return quote(urlunsplit(parts._replace(query=query)), safe=":/?#[]@!$&'()*+,;=%~")
 
 
-def _is_redirect_url(value: Any) -> bool:
-    # fullmatch as well: the pattern's ``$`` would also let a trailing newline through
-    return is_url(value) and bool(URL_PATTERN.fullmatch(value))
-
-
 def setup_field_errors(body: dict) -> list[str]:
     """Every validation code a create/update body earns, in the contract's order."""
     codes: list[str] = []
@@ -72,7 +67,7 @@ def setup_field_errors(body: dict) -> list[str]:
     if currency is None:
         codes.append("currency_required")
     else:
-        check(isinstance(currency, str) and bool(CURRENCY_PATTERN.fullmatch(currency)), "currency_invalid")
+        check(isinstance(currency, str) and bool(CURRENCY_PATTERN.match(currency)), "currency_invalid")
     channel = body.get("processing_channel_id")
     if channel is not None:
         check(isinstance(channel, str) and bool(PROCESSING_CHANNEL_ID_PATTERN.match(channel)), "processing_channel_id_invalid")
@@ -90,7 +85,7 @@ def setup_field_errors(body: dict) -> list[str]:
     elif settings:
         for name in ("success_url", "failure_url"):
             if settings.get(name) is not None:
-                check(_is_redirect_url(settings[name]), f"{name}_invalid")
+                check(is_url(settings[name]), f"{name}_invalid")
         if settings.get("capture") is not None:
             check(isinstance(settings["capture"], bool), "settings_invalid")
         excluded = settings.get("excluded_payment_methods")
