@@ -10,7 +10,8 @@ isolated, and their results do not depend on which worker ran them.
   of yours at it. A test fails at teardown if the sandbox raised inside a handler.
 - ``octopus_client``: an :class:`octopus_nb.Client` bound to it, with an empty history.
 
-Options: ``--octopus-seed`` (default 7: the same ids every run).
+Options: ``--octopus-seed`` (default 7: the same ids every run) and ``--octopus-confirm-response``
+(``payment``, the default, or ``setup``: which published confirm answer the sandbox gives).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--octopus-seed", type=int, default=DEFAULT_SEED, dest="octopus_seed",
         help=f"seed of the embedded sandbox behind the octopus_sandbox fixture (default {DEFAULT_SEED})",
     )
+    group.addoption(
+        "--octopus-confirm-response", choices=("payment", "setup"), default="payment", dest="octopus_confirm_response",
+        help="confirm's answer in the embedded sandbox: the payment (202, default) or the setup (200, latest_payment)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +40,8 @@ def octopus_sandbox_server(request: pytest.FixtureRequest) -> Iterator:
     """The session's (or xdist worker's) embedded sandbox, started once; prefer ``octopus_sandbox``."""
     from octopus_nb.sandbox import Sandbox  # imported on use: a suite that never asks pays nothing
 
-    with Sandbox(seed=request.config.getoption("octopus_seed")) as sandbox:
+    options = request.config.getoption
+    with Sandbox(seed=options("octopus_seed"), confirm_response=options("octopus_confirm_response")) as sandbox:
         yield sandbox
 
 

@@ -74,5 +74,19 @@ def test_the_seed_option_changes_the_ids(merchant_project):
     result.assert_outcomes(passed=5, failed=6)  # the six id checks expect seed 7's first setup id
 
 
-def test_the_option_is_documented_in_help(pytester):
-    pytester.runpytest_subprocess("--help").stdout.fnmatch_lines(["*--octopus-seed*"])
+def test_the_confirm_response_option_picks_the_shape(pytester):
+    pytester.makepyfile(test_shape="""
+import octopus_nb
+
+def test_confirm_answers_with_the_setup(octopus_client):
+    setup = octopus_nb.create_payment_setup(octopus_client, amount=1000, currency="HKD",
+        success_url="https://shop.example/ok", failure_url="https://shop.example/ko")
+    answer = octopus_nb.confirm_payment_setup(octopus_client, setup["id"])
+    assert answer.status == 200 and answer["latest_payment"]["status"] == "Pending"
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-confirm-response", "setup")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_options_are_documented_in_help(pytester):
+    pytester.runpytest_subprocess("--help").stdout.fnmatch_lines(["*--octopus-seed*", "*--octopus-confirm-response*"])
