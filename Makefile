@@ -9,11 +9,31 @@ PARALLEL := -n auto --dist loadfile
 
 .PHONY: demo test test-unit test-notebooks test-browser notebooks bench clean
 
+# requirements.txt is the lock (every package, transitive ones too, == and hashes), compiled by
+# `make lock` from pyproject.toml; the package itself goes in after it, editable, with no deps.
+PIP_VERSION := 26.3
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -e .
+	$(PY) -m pip install -q pip==$(PIP_VERSION)
+	$(PY) -m pip install -q --require-hashes -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
+
+# Re-lock after changing a range or a group in pyproject.toml: pins already in the locks are kept
+# (uv prefers them), new ones are resolved. `make lock UPGRADE=1` moves every pin to the newest
+# allowed (then re-execute the notebooks: their stored outputs follow the versions).
+# binder/requirements.txt: the toolkit and the notebook group only, at the same versions.
+UV_VERSION := 0.13.9
+UV := $(VENV)/uv-$(UV_VERSION)/bin/uv
+LOCK_FOR := --python-version 3.11.7 --python-platform x86_64-unknown-linux-gnu
+UV_COMPILE = $(UV) pip compile pyproject.toml --quiet --generate-hashes $(LOCK_FOR) --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+.PHONY: lock
+lock: $(UV)
+	$(UV_COMPILE) --extra notebook --extra test --extra browser --extra docs -o requirements.txt
+	$(UV_COMPILE) --extra notebook -c requirements.txt -o binder/requirements.txt
+
+$(UV):
+	python3 -m pip install -q --root-user-action=ignore --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
 
 demo: $(VENV)/.installed
 	$(PY) -m octopus_nb demo

@@ -1,64 +1,156 @@
-"""Binder runs the notebooks with the pins they were executed with, on the Python they were run on.
+"""The locks: every package pinned with hashes, compiled from pyproject.toml, and Binder's a subset.
 
-repo2docker reads only ``binder/`` when that folder exists (the root requirements.txt is then
-ignored, and the package is not installed unless binder/requirements.txt says ``.``), so the two
-files must agree by hand: this test is what keeps them in step.
+``make lock`` compiles ``requirements.txt`` (the toolkit and every group) and
+``binder/requirements.txt`` (the toolkit and ``notebook``, at the same versions) with uv. These
+tests check, offline, that the locks are what that command makes of ``pyproject.toml``: each
+entry is ``name==version`` with hashes; each group's direct dependencies are locked at a version
+their range allows; and each lock holds exactly the packages its groups need — the closure of
+the direct dependencies through the installed packages' own metadata (``make`` installs from the
+lock, so an installed version that differs is a stale venv or a hand edit). A range changed or a
+dependency added in pyproject.toml without ``make lock`` fails here.
 """
 
 from __future__ import annotations
 
 import re
+import stat
+import tomllib
+from importlib import metadata
 from pathlib import Path
+
+import pytest
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;#]+)")
+LOCK = ROOT / "requirements.txt"
+BINDER_LOCK = BINDER / "requirements.txt"
+#: the groups each lock is compiled from (Makefile, `lock:`)
+LOCK_GROUPS = {LOCK: ("notebook", "test", "browser", "docs"), BINDER_LOCK: ("notebook",)}
+#: what Binder must not install: the tests, the browser driver, the docs tool
+NOT_ON_BINDER = {"pytest", "playwright", "hypothesis", "checkout-sdk", "schemathesis", "nbval", "pytest-xdist",
+                 "mkdocs", "mkdocs-jupyter"}
+ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*\\?$")
+HASH = re.compile(r"^\s+--hash=sha256:[0-9a-f]{64}\s*\\?$")
 
 
-def _requirements(path: Path) -> tuple[dict[str, str], list[str]]:
-    """(``{normalised name: version}`` for the ``==`` pins, other non-comment lines)."""
+def _lock(path: Path) -> dict[str, str]:
+    """``{canonical name: version}``, failing on any line that is not a hashed ``==`` pin."""
     pins: dict[str, str] = {}
-    others: list[str] = []
-    for raw in path.read_text().splitlines():
-        line = raw.split(" #")[0].strip()
-        if not line or line.startswith("#"):
+    hashes: dict[str, int] = {}
+    current = None
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
-        match = PIN.match(line)
-        if match:
-            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
-            assert name not in pins, f"{path.name}: {name} is pinned twice"
-            pins[name] = match.group(3)
+        if match := ENTRY.match(line):
+            current = canonicalize_name(match.group(1))
+            assert current not in pins, f"{path.name}:{number}: {current} is pinned twice"
+            pins[current], hashes[current] = match.group(2), 0
+        elif HASH.match(line) and current:
+            hashes[current] += 1
         else:
-            others.append(line)
-    return pins, others
+            raise AssertionError(f"{path.name}:{number}: not a hashed == pin: {line!r}")
+    unhashed = sorted(name for name, count in hashes.items() if not count)
+    assert not unhashed, f"{path.name}: pinned without a hash: {unhashed}"
+    return pins
+
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _direct(groups: tuple[str, ...]) -> list[Requirement]:
+    project = _project()
+    lines = list(project["dependencies"])
+    for group in groups:
+        lines += project["optional-dependencies"][group]
+    return [Requirement(line) for line in lines]
+
+
+def _closure(roots: list[Requirement]) -> set[str]:
+    """Every package the roots need on this Python, from the installed distributions' metadata."""
+    environment = default_environment()
+    needed: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    todo = [(canonicalize_name(req.name), extra) for req in roots for extra in ("", *req.extras)]
+    while todo:
+        name, extra = todo.pop()
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        needed.add(name)
+        for line in metadata.distribution(name).requires or ():
+            req = Requirement(line)
+            if req.marker and not req.marker.evaluate({**environment, "extra": extra}):
+                continue
+            todo += [(canonicalize_name(req.name), sub) for sub in ("", *req.extras)]
+    return needed
+
+
+@pytest.mark.parametrize("path", [LOCK, BINDER_LOCK], ids=["requirements.txt", "binder"])
+def test_every_locked_package_is_pinned_with_hashes(path):
+    pins = _lock(path)
+    assert len(pins) > 20
+    header = path.read_text().splitlines()[:2]
+    assert header[1].strip() == "#    make lock", f"{path.name} should be written by `make lock`, not by hand"
+
+
+@pytest.mark.parametrize("path", [LOCK, BINDER_LOCK], ids=["requirements.txt", "binder"])
+def test_each_direct_dependency_is_locked_within_its_range(path):
+    pins = _lock(path)
+    for req in _direct(LOCK_GROUPS[path]):
+        name = canonicalize_name(req.name)
+        assert name in pins, f"pyproject.toml asks for {req}; {path.name} lacks it: run make lock"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"{path.name} pins {name}=={pins[name]} outside pyproject.toml's {req}: run make lock"
+        )
+
+
+@pytest.mark.parametrize("path", [LOCK, BINDER_LOCK], ids=["requirements.txt", "binder"])
+def test_each_lock_holds_exactly_what_its_groups_need(path):
+    pins = _lock(path)
+    installed = {name: metadata.version(name) for name in pins if _installed(name)}
+    missing = sorted(set(pins) - set(installed))
+    assert not missing, f"locked but not installed (run make): {missing}"
+    stale = {name: (pins[name], installed[name]) for name in pins if installed[name] != pins[name]}
+    assert not stale, f"locked version vs installed (run make): {stale}"
+    needed = _closure(_direct(LOCK_GROUPS[path]))
+    assert needed - set(pins) == set(), f"needed but not in {path.name}: run make lock"
+    assert set(pins) - needed == set(), f"in {path.name} but needed by nothing in pyproject.toml: run make lock"
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def test_binder_installs_only_the_notebooks_needs_at_the_same_versions():
+    binder, full = _lock(BINDER_LOCK), _lock(LOCK)
+    assert not NOT_ON_BINDER & binder.keys(), f"Binder would install {sorted(NOT_ON_BINDER & binder.keys())}"
+    for name in ("pandas", "ipywidgets", "qrcode", "pillow", "requests", "tornado", "ipykernel", "jupyterlab"):
+        assert name in binder, f"binder/requirements.txt does not pin {name}"
+    differ = {name: (version, full.get(name)) for name, version in binder.items() if full.get(name) != version}
+    assert not differ, f"binder/requirements.txt vs requirements.txt: {differ}"
+
+
+def test_binder_installs_the_package_after_the_lock():
+    """pip's hash-checking mode refuses '.', so repo2docker's postBuild installs octopus_nb, with no deps."""
+    post_build = BINDER / "postBuild"
+    assert post_build.stat().st_mode & stat.S_IXUSR, "repo2docker runs postBuild only if it is executable"
+    text = post_build.read_text()
+    assert text.startswith("#!/bin/bash\n") and "set -euo pipefail" in text
+    assert re.search(r"-m pip install .*--no-deps \.$", text, re.M)
 
 
 def test_binder_has_no_competing_config():
     assert BINDER.is_dir()
     assert not (ROOT / ".binder").exists(), "binder/ and .binder/ together make repo2docker fail"
     assert not (BINDER / "environment.yml").exists(), "environment.yml would win over requirements.txt"
-
-
-def test_binder_pins_equal_requirements():
-    root_pins, root_others = _requirements(ROOT / "requirements.txt")
-    binder_pins, binder_others = _requirements(BINDER / "requirements.txt")
-    assert not root_others, f"requirements.txt should hold only == pins, found {root_others}"
-    shared = root_pins.keys() & binder_pins.keys()
-    assert {name: binder_pins[name] for name in shared} == {name: root_pins[name] for name in shared}
-    # Everything the notebooks import at run time must be there, pinned the same.
-    for name in ("pandas", "ipywidgets", "qrcode", "pillow", "requests", "tornado", "ipykernel", "jupyterlab"):
-        assert name in binder_pins, f"binder/requirements.txt does not pin {name}"
-    missing = sorted(root_pins.keys() - binder_pins.keys())
-    assert not missing, f"binder/requirements.txt lacks pins from requirements.txt: {missing}"
-    extra = sorted(binder_pins.keys() - root_pins.keys())
-    assert not extra, f"binder/requirements.txt pins packages requirements.txt does not: {extra}"
-
-
-def test_binder_installs_the_package_last():
-    _, others = _requirements(BINDER / "requirements.txt")
-    assert others == ["."], "binder/requirements.txt should end with '.' (install octopus_nb itself) and nothing else"
-    lines = [line.strip() for line in (BINDER / "requirements.txt").read_text().splitlines() if line.strip()]
-    assert lines[-1] == "."
 
 
 def test_runtime_txt_names_a_supported_python():
