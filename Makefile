@@ -35,6 +35,12 @@ lock: $(UV)
 $(UV):
 	python3 -m pip install -q --root-user-action=ignore --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
 
+# The docs site, offline, from README.md and the notebooks as stored (never executed): site/index.html.
+.PHONY: docs
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	@echo "docs: $(CURDIR)/site/index.html"
+
 demo: $(VENV)/.installed
 	$(PY) -m octopus_nb demo
 
