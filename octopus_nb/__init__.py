@@ -15,7 +15,7 @@ only by the functions that need them, so ``import octopus_nb`` stays fast.
 
 from ._shared.version import __version__
 from .client import Client
-from .environments import connect
+from .environments import connect, connect_target
 from .errors import (
     ActionNotAllowedError,
     ApiUnreachable,
@@ -32,7 +32,9 @@ from .errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from .control import advance_clock, configure_webhooks, flush_webhooks, inject_faults, simulate_customer, webhook_deliveries
+from .control import (
+    advance_clock, configure_webhooks, flush_webhooks, inject_faults, simulate_customer, webhook_chaos, webhook_deliveries,
+)
 from .lifecycle import RedirectTargets, payment_of, redirect_targets, wait_for_payment
 from .qr import QrCode, qr_code
 from .steps import (
@@ -52,13 +54,13 @@ from .webhooks import verify_signature
 __all__ = [
     "ActionNotAllowedError", "ApiUnreachable", "AuthenticationError", "CheckoutApiError", "Client", "ConfigurationError",
     "ConflictError", "NotFoundError", "OctopusError", "RateLimitError", "RefundNotAllowedError", "SignatureError",
-    "ValidationError", "confirm_payment_setup", "connect", "create_payment_setup", "get_payment",
+    "ValidationError", "confirm_payment_setup", "connect", "connect_target", "create_payment_setup", "get_payment",
     "get_payment_actions", "get_payment_setup", "refund_payment", "update_payment_setup",
     "writable_fields",
     # lifecycle: redirect, play the customer, wait; QR codes; webhooks
     "NotASandboxError", "QrCode", "RedirectTargets", "WaitTimeoutError", "WebhookReceiver",
     "configure_webhooks", "flush_webhooks", "qr_code", "redirect_targets", "simulate_customer", "verify_signature",
-    "payment_of", "wait_for_payment", "webhook_deliveries",
+    "payment_of", "wait_for_payment", "webhook_chaos", "webhook_deliveries",
     # the sandbox's clock and faults (sandbox rules)
     "advance_clock", "inject_faults",
 ]

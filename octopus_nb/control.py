@@ -1,4 +1,4 @@
-"""The sandbox's control routes (``/_sandbox/``): play the customer, move the clock, inject faults, set webhooks.
+"""The sandbox's control routes (``/_sandbox/``): play the customer, move the clock, inject faults, set webhooks and their chaos.
 
 These exist only on the octopus_nb sandbox (embedded, or ``python -m octopus_nb.sandbox``); on
 Checkout.com the customer acts in the Octopus App and webhooks are set in the Dashboard. Every
@@ -117,6 +117,38 @@ def configure_webhooks(client: Client, url: "str | WebhookSink", signature_key: 
     return client.request("PUT", "/_sandbox/webhooks", body={"url": url, "signature_key": signature_key})
 
 
+def webhook_chaos(
+    client: Client, duplicate_rate: float = 0.0, reorder: bool = False, forged_rate: float = 0.0
+) -> ApiResult:
+    """Make the sandbox's webhook delivery misbehave, to test a receiver; no arguments turns it off.
+
+    Sandbox rules: with probability ``duplicate_rate`` (0..1) an event is delivered twice (same
+    bytes, valid signature); with ``reorder`` the events of one action (approve: capture pending,
+    then captured) arrive shuffled; with probability ``forged_rate`` (0..1) a forgery follows an
+    event (a tampered copy with a wrong ``Cko-Signature``: answer it 401). Duplicates and forgeries
+    are sent once, never retried; the delivery log marks each attempt's ``kind``. Draws come from
+    the seeded sandbox's own chaos stream, so a notebook's chaos repeats exactly and ids don't move.
+
+    Keeps the webhook URL and signing key already set (it reads ``GET /_sandbox/webhooks``, then
+    sends ``PUT`` with that URL; the sandbox keeps the key it holds, so no key is sent or recorded).
+    A later :func:`configure_webhooks` replaces the settings, chaos off.
+
+    >>> webhook_chaos(client, duplicate_rate=0.5, reorder=True, forged_rate=0.5)  # doctest: +SKIP
+    >>> webhook_chaos(client)                                                     # off again  # doctest: +SKIP
+
+    Raises:
+        NotASandboxError: the client points at Checkout.com (checked before any request).
+        ValueError: no webhook URL is set yet: call :func:`configure_webhooks` first.
+        ValidationError: a rate outside 0..1 or a ``reorder`` that is not a bool (422 ``webhooks_invalid``).
+    """
+    require_sandbox(client, "webhook_chaos()")
+    url = client.request("GET", "/_sandbox/webhooks").get("url")
+    if url is None:
+        raise ValueError("Webhook chaos needs a webhook URL: call configure_webhooks(client, receiver) first.")
+    body = {"url": url, "duplicate_rate": duplicate_rate, "reorder": reorder, "forged_rate": forged_rate}
+    return client.request("PUT", "/_sandbox/webhooks", body=body)
+
+
 def flush_webhooks(client: Client, timeout: float = 5.0) -> ApiResult:
     """Wait until the sandbox has attempted every delivery now due (``POST /_sandbox/webhooks/flush``).
 
@@ -136,7 +168,9 @@ def webhook_deliveries(client: Client) -> ApiResultList:
     """Every finished delivery attempt of the sandbox, oldest first (``GET /_sandbox/webhooks/deliveries``).
 
     Each: ``event_id``, ``type``, ``url``, ``status_code`` (None when no answer), ``attempt``,
-    ``attempted_at``. Attempts still in flight are not listed yet: :func:`flush_webhooks` first.
+    ``attempted_at``; once :func:`webhook_chaos` has been on, also ``kind`` (``"delivery"``,
+    ``"duplicate"`` or ``"forgery"``). Attempts still in flight are not listed yet:
+    :func:`flush_webhooks` first.
 
     Raises:
         NotASandboxError: the client points at Checkout.com (checked before any request).

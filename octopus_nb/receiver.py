@@ -2,7 +2,9 @@
 
 For notebooks and tests: it verifies every delivery's ``Cko-Signature``, answers 401 to bad
 signatures, and drops repeats (delivery is at least once). Point the octopus_nb sandbox at it
-with :func:`octopus_nb.control.configure_webhooks`.
+with :func:`octopus_nb.control.configure_webhooks`; :func:`octopus_nb.control.webhook_chaos`
+then tests it with repeated, shuffled and forged deliveries, and :meth:`WebhookReceiver.counts`
+says what it made of them.
 """
 
 from __future__ import annotations
@@ -105,6 +107,21 @@ class WebhookReceiver:
         with self._changed:
             return self._rejected
 
+    def counts(self) -> dict[str, int]:
+        """What arrived, by outcome: ``deliveries`` (every POST), ``accepted`` (events kept, once
+        each), ``duplicates`` (repeats dropped) and ``rejected`` (bad signature, or not an event).
+
+        Under webhook chaos, ``accepted`` is the number of real events and ``rejected`` the
+        number of forgeries; ``deliveries`` is the sum of the other three.
+
+        >>> receiver.counts()  # doctest: +SKIP
+        {'deliveries': 24, 'accepted': 13, 'duplicates': 8, 'rejected': 3}
+        """
+        with self._changed:
+            accepted, duplicates, rejected = len(self._events), self._duplicates, self._rejected
+        return {"deliveries": accepted + duplicates + rejected, "accepted": accepted, "duplicates": duplicates,
+                "rejected": rejected}
+
     def to_frame(self):
         """A pandas DataFrame of the accepted events, one row each, in arrival order (``FRAME_COLUMNS``)."""
         import pandas as pd
@@ -138,6 +155,23 @@ class WebhookReceiver:
                 self._changed.wait(remaining)
             return list(self._events)
 
+    def wait_for_deliveries(self, count: int, timeout: float = 5.0) -> dict[str, int]:
+        """Block until at least ``count`` deliveries arrived, whatever became of them; return :meth:`counts`.
+
+        For watching a receiver under webhook chaos, where a duplicate or a forgery adds no event.
+
+        Raises:
+            WaitTimeoutError: fewer than ``count`` after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self._events) + self._duplicates + self._rejected < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeoutError(f"fewer than {count} webhook deliveries after {timeout:g} s")
+                self._changed.wait(remaining)
+        return self.counts()
+
     def clear(self) -> None:
         """Forget what arrived (events, seen ids, counters)."""
         with self._changed:
@@ -147,21 +181,24 @@ class WebhookReceiver:
 
     def accept(self, raw_body: bytes, signature: str | None) -> int:
         """Verify, de-duplicate and record one delivery; the HTTP status to answer (what the server calls)."""
+        # Every outcome notifies: wait_for() wakes for events, wait_for_deliveries() for any POST.
         if not verify_signature(raw_body, signature, self.signature_key):
             with self._changed:
                 self._rejected += 1
+                self._changed.notify_all()
             return 401
         event = parse_event(raw_body)
         if event is None:
             with self._changed:
                 self._rejected += 1
+                self._changed.notify_all()
             return 400
         with self._changed:
             if event["id"] in self._seen:
                 self._duplicates += 1
-                return 200
-            self._seen.add(event["id"])
-            self._events.append(event)
+            else:
+                self._seen.add(event["id"])
+                self._events.append(event)
             self._changed.notify_all()
         return 200
 

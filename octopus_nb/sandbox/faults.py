@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import InvalidRequest, MalformedRequest
-from .validation import is_int, is_number
+from .validation import is_int, is_number, is_rate
 
 #: Statuses fault injection may answer with (the ones a real gateway sends under load).
 FAULT_STATUSES = (500, 502, 503, 429)
@@ -27,10 +27,6 @@ class FaultPlan:
     error_status: int | None = None  #: answer with this status at once, doing nothing
     latency: float = 0.0  #: seconds to wait once the idempotency key is claimed (before an error: at once)
     drop: bool = False  #: do the work, then close the connection without answering
-
-
-def _is_rate(value: Any) -> bool:
-    return is_number(value) and 0 <= value <= 1
 
 
 class FaultInjector:
@@ -60,7 +56,7 @@ class FaultInjector:
         status, latency = faults.get("status", 500), faults.get("latency_ms", 0)
         valid = (
             set(faults) <= _KNOWN
-            and all(_is_rate(faults.get(rate, 0)) for rate in ("error_rate", "drop_rate"))
+            and all(is_rate(faults.get(rate, 0)) for rate in ("error_rate", "drop_rate"))
             and is_int(status) and status in FAULT_STATUSES
             and is_number(latency) and 0 <= latency <= MAX_FAULT_LATENCY_MS
         )

@@ -8,7 +8,8 @@ change records its webhook event and queues it on the outbox. Not locked on its 
 
 from __future__ import annotations
 
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from . import views
 from .clock import SandboxClock
@@ -28,6 +29,7 @@ class Ledger:
         self._awaiting: dict[str, Payment] = {}  #: what the clock may expire, so a check is O(pending)
         self.customers: dict[str, str] = {}  #: customer email → customer id
         self.events: list[Event] = []
+        self._action_events: list[Event] | None = None  #: events held by ``one_action()``, else None
 
     # --- lookups: each also expires what the clock has made due, so no answer is stale -------
 
@@ -130,11 +132,31 @@ class Ledger:
         return action
 
     def emit(self, event_type: str, payment: Payment, action: Action | None = None) -> Event:
-        """Record a webhook event and queue it for delivery."""
+        """Record a webhook event and queue it for delivery (with its action's others, inside ``one_action()``)."""
         now = self._clock.now()
         event_id = self._new_id("evt")
         body = views.event_body(self._base_url, event_id, event_type, now, payment, action)
         event = Event(event_id, event_type, now, payment.id, action.id if action else None, body)
         self.events.append(event)
-        self._outbox.queue(event)
+        if self._action_events is not None:
+            self._action_events.append(event)
+        else:
+            self._outbox.queue([event])
         return event
+
+    @contextmanager
+    def one_action(self) -> Iterator[None]:
+        """Queue the events emitted inside as one action's (approve: capture pending, then captured).
+
+        The outbox gets them together, so webhook chaos can shuffle them (``reorder``); nested,
+        the outermost action queues. Events already recorded are queued even if the action fails.
+        """
+        if self._action_events is not None:
+            yield
+            return
+        self._action_events = []
+        try:
+            yield
+        finally:
+            events, self._action_events = self._action_events, None
+            self._outbox.queue(events)

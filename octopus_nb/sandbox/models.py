@@ -2,8 +2,8 @@
 
 The parts each hold one idea: ``resources`` (the data and the lifecycle table), ``ledger`` (the
 resources held, their lookups and status changes), ``idempotency`` (the key store), ``outbox``
-(webhook deliveries), ``faults`` (fault injection), ``views`` (wire JSON), ``validation``
-(request rules and readiness), ``clock`` (sandbox time). Nothing here knows
+(webhook deliveries; ``chaos`` repeats, shuffles and forges them), ``faults`` (fault injection),
+``views`` (wire JSON), ``validation`` (request rules and readiness), ``clock`` (sandbox time). Nothing here knows
 about HTTP: methods are named after API operations, take plain data and return plain data (what
 the handlers serialise), and raise ``exceptions.SandboxError`` subclasses that ``handlers.py``
 maps to status codes. Time comes from the sandbox clock and randomness from one seedable
@@ -92,7 +92,7 @@ class SandboxState:
         self._idempotency = IdempotencyStore(self.clock)
         #: webhook deliveries; ``on_outbox_change`` (called with the lock held, must not block) tells
         #: whoever delivers that some may have come due: the server passes its worker's wake-up
-        self._outbox = WebhookOutbox(self.clock, on_outbox_change or (lambda: None))
+        self._outbox = WebhookOutbox(self.clock, on_outbox_change or (lambda: None), seed)
         self._faults = FaultInjector(seed)
         #: setups, payments, customers and events; read them through the operations below
         self.ledger = Ledger(self._new_id, self.clock, self._outbox, base_url)
@@ -249,9 +249,10 @@ class SandboxState:
             action = self.ledger.add_action(payment, "Refund", amount, True, reference)
             payment.total_refunded += amount
             self.refunds += 1
-            self.ledger.emit("payment_refund_pending", payment, action)
-            self.ledger.move(payment, "Refunded" if payment.total_refunded == payment.amount else "Partially Refunded")
-            self.ledger.emit("payment_refunded", payment, action)
+            with self.ledger.one_action():
+                self.ledger.emit("payment_refund_pending", payment, action)
+                self.ledger.move(payment, "Refunded" if payment.total_refunded == payment.amount else "Partially Refunded")
+                self.ledger.emit("payment_refunded", payment, action)
             return views.refund_view(self.base_url, payment, action)
 
     # --- the customer and the clock (control surface, sandbox rules) -----------------------
@@ -277,11 +278,12 @@ class SandboxState:
         announce, status, action_type, approved, event = CUSTOMER_OUTCOMES[outcome]
         with self._lock:
             payment = self.ledger.pending(payment_id)
-            if announce:
-                self.ledger.emit(announce, payment)
-            self.ledger.move(payment, status)
-            action = self.ledger.add_action(payment, action_type, payment.amount, approved)
-            self.ledger.emit(event, payment, action)
+            with self.ledger.one_action():
+                if announce:
+                    self.ledger.emit(announce, payment)
+                self.ledger.move(payment, status)
+                action = self.ledger.add_action(payment, action_type, payment.amount, approved)
+                self.ledger.emit(event, payment, action)
             return views.payment_view(self.base_url, payment)
 
     def expire_payment(self, payment_id: str) -> dict:
@@ -343,7 +345,7 @@ class SandboxState:
     # --- webhooks: an outbox the server's worker drains (contract §5) ----------------------
 
     def configure_webhooks(self, body: Any) -> dict:
-        """``PUT /_sandbox/webhooks`` (see ``WebhookOutbox.configure``)."""
+        """``PUT /_sandbox/webhooks``: url, key and webhook chaos (see ``WebhookOutbox.configure``)."""
         with self._lock:
             return self._outbox.configure(body)
 

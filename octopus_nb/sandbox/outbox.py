@@ -1,7 +1,8 @@
 """The webhook outbox and its delivery log (contract §5): what is due, and every attempt made.
 
 Events become signed deliveries here, on the sandbox clock; the server's worker claims the due
-ones, does the POSTs off the request path and records each result. Not locked on its own:
+ones, does the POSTs off the request path and records each result. Webhook chaos (``chaos.py``)
+adds repeated and forged deliveries and shuffles each action's events. Not locked on its own:
 ``models.SandboxState`` calls it under its one lock.
 """
 
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from .._shared.signing import sign
+from .chaos import CHAOS_OFF, WebhookChaos, chaos_settings
 from .clock import SandboxClock, isoformat
 from .exceptions import InvalidRequest, MalformedRequest
 from .resources import Event
@@ -32,6 +34,7 @@ class DeliveryAttempt:
     url: str
     attempt: int  #: 1 = the first delivery, 2 = the first retry, ...
     attempted_at: datetime
+    kind: str = "delivery"  #: one of ``chaos.DELIVERY_KINDS``
     status_code: int | None = None
     done: bool = False  #: False while the POST is in flight (not yet listed)
 
@@ -41,6 +44,7 @@ class WebhookDelivery:
     """An event waiting in the outbox: where it goes, the exact bytes and signature, when it is due.
 
     The body and signature are fixed when the event is queued, so every retry sends the same bytes.
+    A ``"duplicate"`` or ``"forgery"`` (webhook chaos) is sent once and never retried.
     """
 
     event_id: str
@@ -52,12 +56,13 @@ class WebhookDelivery:
     attempt: int = 1  #: the number the next attempt will carry
     in_flight: DeliveryAttempt | None = None
     cancelled: bool = False  #: delivery was turned off while this was in flight: no retry
+    kind: str = "delivery"  #: one of ``chaos.DELIVERY_KINDS``
 
 
 class WebhookOutbox:
     """Queued and retrying deliveries, the webhook settings, and the log of attempts."""
 
-    def __init__(self, clock: SandboxClock, on_change: Callable[[], None]):
+    def __init__(self, clock: SandboxClock, on_change: Callable[[], None], seed: int | None = None):
         self._clock = clock
         #: called when deliveries may have come due (the caller's lock held: it must not block)
         self._on_change = on_change
@@ -66,46 +71,81 @@ class WebhookOutbox:
         self._signature_key: str | None = None
         self._queue: list[WebhookDelivery] = []  #: queued and retrying deliveries, in event order
         self._attempts: list[DeliveryAttempt] = []  #: every delivery attempt, oldest first
+        #: duplicates, reordering and forgeries (off until a PUT turns them on), from their own seeded stream
+        self._chaos = WebhookChaos(seed)
+        #: True once chaos has been on: from then on the log marks each attempt's ``kind``
+        self._marked = False
 
     def configure(self, body: Any) -> dict:
-        """Set where events are POSTed and the key that signs them; ``{}`` or a null ``url`` turns delivery off.
+        """Set where events are POSTed, the key that signs them and the chaos; ``{}`` or a null ``url`` turns delivery off.
 
-        Sandbox rule: events are queued for the URL and key set when they happen; turning delivery
-        off drops every queued delivery and retry.
+        A PUT replaces the settings: chaos fields left out are off. Sandbox rules: events are
+        queued for the URL, key and chaos set when they happen; turning delivery off drops every
+        queued delivery and retry (and the chaos). The key is write-only, so a body naming the
+        URL already set may leave ``signature_key`` out to keep the key already set (how a client
+        that never saw the key changes the chaos). Unknown fields, or chaos values out of range
+        (rates 0..1, ``reorder`` a boolean), are refused and nothing changes.
 
         Raises:
-            MalformedRequest, InvalidRequest (``webhook_url_invalid``, ``signature_key_invalid``)
+            MalformedRequest, InvalidRequest (``webhook_url_invalid``, ``signature_key_invalid``,
+            ``webhooks_invalid``)
         """
         if not isinstance(body, dict):
             raise MalformedRequest()
+        chaos = chaos_settings(body)
         url, key = body.get("url"), body.get("signature_key")
+        codes = []
+        if url is not None:
+            if key is None and url == self.url:
+                key = self._signature_key  # sandbox rule: the key already set is kept
+            if not is_webhook_url(url):
+                codes.append("webhook_url_invalid")
+            if not (isinstance(key, str) and 1 <= len(key) <= 1024):
+                codes.append("signature_key_invalid")
+        if chaos is None:
+            codes.append("webhooks_invalid")
+        if codes:
+            raise InvalidRequest(*codes)
         if url is None:
             self.url = self._signature_key = None
+            self._chaos.settings = dict(CHAOS_OFF)
             for delivery in self._queue:
                 delivery.cancelled = True
             self._queue = [delivery for delivery in self._queue if delivery.in_flight]
             return self.settings()
-        codes = []
-        if not is_webhook_url(url):
-            codes.append("webhook_url_invalid")
-        if not (isinstance(key, str) and 1 <= len(key) <= 1024):
-            codes.append("signature_key_invalid")
-        if codes:
-            raise InvalidRequest(*codes)
-        self.url, self._signature_key = url, key
+        self.url, self._signature_key, self._chaos.settings = url, key, chaos
+        self._marked = self._marked or self._chaos.on
         return self.settings()
 
     def settings(self) -> dict:
-        """The webhook configuration (the signing key is never echoed)."""
-        return {"url": self.url}
+        """The webhook configuration: the URL, and the chaos when any is on (the signing key is never echoed).
 
-    def queue(self, event: Event) -> None:
-        """Queue ``event`` for delivery: the exact bytes and their signature are fixed now."""
-        if self.url is None or self._signature_key is None:
+        With chaos off this is ``{"url": ...}`` alone, the shape it had before chaos existed.
+        """
+        if not self._chaos.on:
+            return {"url": self.url}
+        return {"url": self.url, **self._chaos.settings}
+
+    def queue(self, events: list[Event]) -> None:
+        """Queue the events of one action for delivery: the exact bytes and their signatures are fixed now.
+
+        Webhook chaos (sandbox rules, ``WebhookChaos.plan``) may add a duplicate or a forgery
+        after an event, and with ``reorder`` shuffles the action's deliveries; with chaos off,
+        each event is queued once, in order.
+        """
+        if self.url is None or self._signature_key is None or not events:
             return
-        body = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Cko-Signature": sign(body, self._signature_key)}
-        self._queue.append(WebhookDelivery(event.id, event.type, self.url, body, headers, event.timestamp))
+        signed = []
+        for event in events:
+            body = _encode(event.body)
+            signed.append((event, body, {"Content-Type": "application/json", "Cko-Signature": sign(body, self._signature_key)}))
+        for index, kind in self._chaos.plan(len(signed)):
+            event, body, headers = signed[index]
+            if kind == "forgery":
+                forged, wrong_key = self._chaos.forge(event.body)
+                body = _encode(forged)
+                headers = {**headers, "Cko-Signature": sign(body, wrong_key)}
+            self._queue.append(WebhookDelivery(event.id, event.type, self.url, body, headers, event.timestamp, kind=kind))
         self._on_change()
 
     def clock_moved(self) -> None:
@@ -125,7 +165,7 @@ class WebhookOutbox:
         due = [d for d in self._queue if d.in_flight is None and d.due_at <= now]
         for delivery in due:
             delivery.in_flight = DeliveryAttempt(
-                delivery.event_id, delivery.type, delivery.url, delivery.attempt, delivery.due_at
+                delivery.event_id, delivery.type, delivery.url, delivery.attempt, delivery.due_at, delivery.kind
             )
             self._attempts.append(delivery.in_flight)
         return due
@@ -135,7 +175,8 @@ class WebhookOutbox:
 
         Sandbox rule: non-2xx, refused or no answer is a failure, retried after 5 min, 10 min,
         15 min, 30 min, 1 h, 4 h, 12 h and 12 h of sandbox time (8 retries), then given up.
-        A delivery this outbox no longer holds is ignored.
+        A duplicate or a forgery (webhook chaos) is never retried, so it can't change the real
+        delivery's schedule. A delivery this outbox no longer holds is ignored.
         """
         attempt = delivery.in_flight
         if attempt is None or delivery not in self._queue:
@@ -143,7 +184,8 @@ class WebhookOutbox:
         attempt.status_code, attempt.done = status_code, True
         delivery.in_flight = None
         delivered = status_code is not None and 200 <= status_code < 300
-        if delivered or delivery.cancelled or delivery.attempt > len(WEBHOOK_RETRY_DELAYS):
+        once = delivery.kind != "delivery"
+        if delivered or once or delivery.cancelled or delivery.attempt > len(WEBHOOK_RETRY_DELAYS):
             self._queue.remove(delivery)
         else:
             delivery.due_at = attempt.attempted_at + WEBHOOK_RETRY_DELAYS[delivery.attempt - 1]
@@ -155,13 +197,22 @@ class WebhookOutbox:
         return not any(d.in_flight is not None or d.due_at <= now for d in self._queue)
 
     def delivery_count(self) -> int:
-        """Delivery attempts made so far (each retry counts)."""
+        """Delivery attempts made so far: each retry counts, and so does each duplicate and forgery (every POST)."""
         return sum(attempt.done for attempt in self._attempts)
 
     def deliveries(self) -> list[dict]:
-        """Every finished delivery attempt, oldest first (the wire's ``/_sandbox/webhooks/deliveries``)."""
-        return [
-            {
+        """Every finished delivery attempt, oldest first (the wire's ``/_sandbox/webhooks/deliveries``).
+
+        Sandbox rule: once webhook chaos has been on (since the last reset), every attempt also
+        carries ``kind``: ``"delivery"`` (the real one, or its retry), ``"duplicate"`` or
+        ``"forgery"``. Before that every attempt is a real delivery, and the log keeps the shape
+        it had before chaos existed.
+        """
+        log = []
+        for attempt in self._attempts:
+            if not attempt.done:
+                continue
+            entry = {
                 "event_id": attempt.event_id,
                 "type": attempt.type,
                 "url": attempt.url,
@@ -169,6 +220,12 @@ class WebhookOutbox:
                 "attempt": attempt.attempt,
                 "attempted_at": isoformat(attempt.attempted_at),
             }
-            for attempt in self._attempts
-            if attempt.done
-        ]
+            if self._marked:
+                entry["kind"] = attempt.kind
+            log.append(entry)
+        return log
+
+
+def _encode(body: dict) -> bytes:
+    """An event's bytes on the wire (compact JSON, UTF-8), as signed."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -29,6 +29,11 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
+def is_rate(value: Any) -> bool:
+    """A number in 0..1 (a probability: fault and webhook chaos rates)."""
+    return is_number(value) and 0 <= value <= 1
+
+
 def _is_short_text(value: Any, limit: int) -> bool:
     return isinstance(value, str) and len(value) <= limit
 

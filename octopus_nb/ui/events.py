@@ -12,7 +12,7 @@ import threading
 from typing import Callable
 
 from ..client import Client
-from ..control import configure_webhooks, flush_webhooks, is_sandbox
+from ..control import configure_webhooks, flush_webhooks, is_sandbox, webhook_chaos
 from ..errors import OctopusError, WaitTimeoutError
 from ..receiver import WebhookReceiver
 
@@ -44,6 +44,22 @@ class EventFeed:
         """Events received so far, in arrival order (a copy; empty when inactive)."""
         return self.receiver.events if self.receiver is not None else []
 
+    def counts(self) -> dict[str, int] | None:
+        """The receiver's counts (deliveries, accepted, duplicates, rejected); None when inactive."""
+        return self.receiver.counts() if self.receiver is not None else None
+
+    def chaos(self, duplicate_rate: float = 0.0, reorder: bool = False, forged_rate: float = 0.0) -> dict:
+        """Turn webhook chaos on (or, with no arguments, off) for this feed's receiver; return the settings.
+
+        A control call (:func:`octopus_nb.control.webhook_chaos`), so it shows in ``client.history``.
+
+        Raises:
+            RuntimeError: inactive (``note`` says why).
+        """
+        if self.receiver is None:
+            raise RuntimeError(f"No webhook receiver: {self.note}")
+        return webhook_chaos(self.client, duplicate_rate=duplicate_rate, reorder=reorder, forged_rate=forged_rate)
+
     def refresh(self) -> list[dict]:
         """Ask the sandbox to finish every due delivery (``POST /_sandbox/webhooks/flush``), then return the events.
 
@@ -65,7 +81,7 @@ class EventFeed:
         return self.receiver.wait_for(count, timeout=timeout)
 
     def watch(self, arrived: Callable[[], None]) -> None:
-        """Call ``arrived()`` from a daemon thread each time new events come in.
+        """Call ``arrived()`` from a daemon thread each time deliveries come in (events, duplicates, rejections).
 
         Deliveries run off the sandbox's request path, so they land a moment after the call that caused them.
         """
@@ -74,10 +90,10 @@ class EventFeed:
         receiver = self.receiver
 
         def run() -> None:
-            seen = len(receiver.events)
+            seen = receiver.counts()["deliveries"]
             while not self._stop.is_set():
                 try:
-                    seen = len(receiver.wait_for(seen + 1, timeout=WATCH_POLL_SECONDS))
+                    seen = receiver.wait_for_deliveries(seen + 1, timeout=WATCH_POLL_SECONDS)["deliveries"]
                 except WaitTimeoutError:
                     continue
                 arrived()

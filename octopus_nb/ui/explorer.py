@@ -234,6 +234,26 @@ class FlowExplorer:
         finally:
             self.render()
 
+    def webhook_chaos(self, duplicate_rate: float = 0.0, reorder: bool = False, forged_rate: float = 0.0) -> dict:
+        """Turn webhook chaos on for the explorer's receiver (no arguments: off); return the settings.
+
+        Sandbox rules (:func:`octopus_nb.control.webhook_chaos`): events are repeated
+        (``duplicate_rate``), shuffled within an action (``reorder``) and followed by forgeries
+        (``forged_rate``). The receiver keeps each real event once and answers forgeries 401; the
+        events panel counts what it accepted, dropped and rejected (:meth:`webhook_counts`).
+
+        Raises:
+            RuntimeError: webhooks are off or the sandbox refused them (``webhook_note`` says why).
+            ValidationError: a rate outside 0..1 (422 ``webhooks_invalid``).
+        """
+        with self._action():
+            settings = self.feed.chaos(duplicate_rate=duplicate_rate, reorder=reorder, forged_rate=forged_rate)
+        return settings
+
+    def webhook_counts(self) -> dict[str, int] | None:
+        """What the receiver made of the deliveries: deliveries, accepted, duplicates, rejected (None when inactive)."""
+        return self.feed.counts()
+
     def refresh_events(self) -> list[dict]:
         """Flush the sandbox's due deliveries and redraw the events panel (the *Refresh events* button)."""
         with self._action():
@@ -291,7 +311,8 @@ class FlowExplorer:
     def _draw_events(self) -> None:
         with self._events_lock:
             self.panels["events"].value = self._templates.render(
-                "events.html", active=self.feed.active, note=self.feed.note, events=self.feed.events)
+                "events.html", active=self.feed.active, note=self.feed.note, events=self.feed.events,
+                counts=self.feed.counts())
 
     def _environment_text(self) -> str:
         env = self.client.environment
