@@ -41,6 +41,14 @@ docs: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	@echo "docs: $(CURDIR)/site/index.html"
 
+# The flow explorer as an app, for people who explore the flow without reading Python: Voila serves
+# app/explorer.ipynb on loopback, code cells hidden, each visit its own kernel and embedded sandbox.
+PORT ?= 8866
+.PHONY: explore
+explore: $(VENV)/.installed
+	@echo "explore: the flow explorer at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(VENV)/bin/voila app/explorer.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(PORT) --Voila.port_retries=0
+
 demo: $(VENV)/.installed
 	$(PY) -m octopus_nb demo
 

@@ -1,0 +1,151 @@
+"""The flow explorer as an app: ``make explore`` serves it with Voilà; a payment is clicked through in Chromium.
+
+Run with ``.venv/bin/pytest -m browser tests/test_browser_voila.py`` (deselected by default).
+
+The test runs the README's command itself, ``make explore PORT=<free port>``, in its own process
+group (so teardown stops make, Voilà and the kernel it started, and only those), reads the URL it
+prints, opens it in Debian's chromium through Playwright and drives one payment through the app's
+widgets from its empty form: create → readiness → confirm → the QR code → approve → Captured. No
+code is on the page. Screenshots go to ``artifacts/voila/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import decode_qr
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts" / "voila"
+SERVER_START_SECONDS = 60
+STEP_TIMEOUT_MS = 15_000
+#: the first page load starts a kernel, imports pandas and ipywidgets, and runs the notebook
+APP_TIMEOUT_MS = 60_000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory):
+    """``make explore`` on a free loopback port; yields the URL it printed; stopped at teardown, always."""
+    base = tmp_path_factory.mktemp("voila")
+    port = _free_port()
+    venv = Path(sys.prefix)
+    # -o: take the venv as it is (never reinstall from inside a test); VENV: the one running the tests
+    command = ["make", "--no-print-directory", "-o", f"{venv}/.installed", "explore", f"PORT={port}", f"VENV={venv}"]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
+    log_path = base / "explore.log"
+    log = log_path.open("wb")
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not _listening(port):
+            if server.poll() is not None:
+                pytest.fail(f"make explore exited with {server.returncode}: {log_path.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"make explore did not listen in {SERVER_START_SECONDS} s: {log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        printed = re.findall(r"http://127\.0\.0\.1:(\d+)/", log_path.read_text())
+        assert printed and int(printed[0]) == port, f"make explore should print its URL: {log_path.read_text()}"
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=5)
+    try:
+        os.killpg(server.pid, signal.SIGKILL)  # a kernel left behind in the group, if any
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _shot(locator, name: str) -> bytes:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return locator.screenshot(path=str(ARTIFACTS / name))
+
+
+def test_a_payment_is_clicked_through_the_app_served_by_voila(voila, page):
+    from playwright.sync_api import expect
+
+    page.goto(voila, timeout=APP_TIMEOUT_MS)
+    app = page.locator(".octopus-explorer")
+    expect(app).to_have_count(1, timeout=APP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-state")).to_have_text("start", timeout=STEP_TIMEOUT_MS)
+    # An app, not a notebook: the prose is there, the code is not.
+    expect(page.get_by_text("Octopus payments, step by step")).to_be_visible()
+    assert page.get_by_text("import octopus_nb").count() == 0
+    assert page.locator(".jp-CodeCell .jp-InputArea, .jp-InputArea-editor").count() == 0
+    _shot(page, "01-opened.png")
+
+    app.locator(".octopus-explorer-field-amount input").fill("3000")  # over the form's example values
+    app.locator(".octopus-explorer-field-currency input").fill("HKD")
+    app.locator(".octopus-explorer-field-success-url input").fill("https://example.com/payments/success")
+    app.locator(".octopus-explorer-field-failure-url input").fill("https://example.com/payments/failure")
+    app.locator(".octopus-explorer-field-reference input").fill("ORD-VOILA-1")
+    expect(app.locator(".octopus-explorer-message-amount")).to_contain_text("✓")
+    _shot(app, "02-create-form.png")
+
+    app.locator("button.octopus-explorer-create").click()
+    expect(app.locator(".octopus-readiness-status-octopus")).to_have_text("ready", timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-readiness")).to_contain_text("3000 HKD")
+    expect(app.locator(".octopus-explorer-error")).to_have_text("")
+    _shot(app, "03-readiness.png")
+
+    app.locator("button.octopus-explorer-next-confirm").click()
+    app.locator("button.octopus-explorer-confirm").click()
+    qr = app.locator("img.octopus-explorer-qr")
+    expect(qr).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle(),
+                           timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending")
+    octopus_uri = app.locator(".octopus-target-android").inner_text()
+    assert octopus_uri.startswith("octopus://payment?token=")
+    assert decode_qr(_shot(qr, "04-qr.png")) == [octopus_uri]  # the QR shown is the payment's own URI
+    _shot(app, "04-redirect.png")
+
+    app.locator("button.octopus-explorer-next-customer").click()
+    app.locator("button.octopus-explorer-approve").click()
+    expect(app.locator(".octopus-outcome-status")).to_have_text("Captured", timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-diagram g.node.current")).to_have_attribute("data-state", "Captured")
+    rows = app.locator(".octopus-history-row")
+    expect(rows.first).to_contain_text("/actions")
+    _shot(app, "05-outcome.png")
+    page.screenshot(path=str(ARTIFACTS / "06-page.png"), full_page=True)
