@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from conftest import decode_qr
+# the same server handling and browser page as the explorer's JupyterLab test
+from test_browser_explorer import _free_port, _stop, page  # noqa: F401 (page is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -32,12 +33,6 @@ SERVER_START_SECONDS = 60
 STEP_TIMEOUT_MS = 15_000
 #: the first page load starts a kernel, imports pandas and ipywidgets, and runs the notebook
 APP_TIMEOUT_MS = 60_000
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
@@ -72,29 +67,6 @@ def voila(tmp_path_factory):
     finally:
         _stop(server)
         log.close()
-
-
-def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=5)
-    try:
-        os.killpg(server.pid, signal.SIGKILL)  # a kernel left behind in the group, if any
-    except ProcessLookupError:
-        pass
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1600})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _shot(locator, name: str) -> bytes:
