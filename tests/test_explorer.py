@@ -178,12 +178,43 @@ def test_webhook_events_arrive_in_the_events_panel(explorer):
     assert explorer.panels["events"].value.count("class='octopus-event-row'") == 3
 
 
+def test_the_events_panel_counts_what_the_receiver_kept_dropped_and_rejected(explorer):
+    assert "octopus-events-counts" not in explorer.panels["events"].value  # nothing arrived yet
+    settings = explorer.webhook_chaos(duplicate_rate=0.5, reorder=True, forged_rate=0.5)
+    assert settings["duplicate_rate"] == 0.5 and settings["reorder"] is True and settings["forged_rate"] == 0.5
+    assert [ex.path for ex in explorer.client.history][-2:] == ["/_sandbox/webhooks", "/_sandbox/webhooks"]
+    for action in ("approve", "fail_capture"):
+        explorer.new_payment()
+        explorer.create(**READY)
+        explorer.confirm()
+        explorer.act(action)
+    explorer.wait_for_events(6)
+    explorer.refresh_events()
+    log = octopus_nb.webhook_deliveries(explorer.client)
+    kinds = [entry["kind"] for entry in log]
+    counts = explorer.webhook_counts()
+    assert counts == {"deliveries": len(log), "accepted": 6, "duplicates": kinds.count("duplicate"),
+                      "rejected": kinds.count("forgery")}
+    assert counts["duplicates"] and counts["rejected"]
+    panel = explorer.panels["events"].value
+    assert panel.count("class='octopus-event-row'") == 6  # each real event once
+    assert (f"<b>6</b> accepted · <b>{counts['duplicates']}</b> duplicates dropped · "
+            f"<b>{counts['rejected']}</b> rejected") in panel
+    assert explorer.webhook_chaos() == {"url": explorer.feed.receiver.url}  # off again
+    with pytest.raises(ValidationError):
+        explorer.webhook_chaos(forged_rate=2)
+    assert explorer.last_error is not None and "webhooks_invalid" in explorer.panels["error"].value
+
+
 def test_webhooks_off_leaves_a_clear_empty_panel(client):
     explorer = FlowExplorer(client, webhooks=False)
     assert len(client.history) == 0 and explorer.events == []
     assert "Webhooks are off" in explorer.panels["events"].value
     with pytest.raises(RuntimeError, match="Webhooks are off"):
         explorer.wait_for_events(1)
+    with pytest.raises(RuntimeError, match="Webhooks are off"):
+        explorer.webhook_chaos(duplicate_rate=0.5)
+    assert explorer.webhook_counts() is None and len(client.history) == 0
     assert explorer.buttons["events"].disabled
 
 

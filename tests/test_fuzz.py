@@ -146,6 +146,7 @@ class World:
         view = {name: stats[name] for name in ("setups", "payments", "refunds")}
         view["clock"] = state.now()
         view["faults"] = state.get_faults()
+        view["webhooks"] = state.webhooks_view()  # a refused PUT changes neither the url nor the chaos
         view["confirm_response"] = state.confirm_response
         view["events"] = [event.id for event in state.events]  # a refusal emits no webhook event
         view["idempotency_keys"] = state.idempotency_keys()  # and consumes no key (only 2xx are stored)
@@ -280,6 +281,7 @@ control_like = st.fixed_dictionaries(
         "advance_seconds": st.one_of(json_values, st.floats(), st.just(10**400 // 10**390)),
         "url": json_values, "signature_key": json_values,
         "error_rate": json_values, "drop_rate": json_values, "status": json_values, "latency_ms": json_values,
+        "duplicate_rate": json_values | st.floats(-1, 2), "reorder": json_values, "forged_rate": json_values | st.floats(-1, 2),
     },
 )
 
@@ -430,7 +432,7 @@ def malformed_http(headers: dict) -> bool:
 
 def send_checked(world: World, method: str, path: str, headers: dict, body: bytes | None, counter: str):
     before = world.snapshot()
-    assert before["faults"] == {}, world.last
+    assert before["faults"] == {} and before["webhooks"] == {"url": None}, world.last
     world.last = (method, path, headers, body[:100] if body else body)
     status, answer_headers, data = world.raw.send(method, path, headers, body)
     FUZZED[counter] += 1
@@ -446,6 +448,9 @@ def send_checked(world: World, method: str, path: str, headers: dict, body: byte
         assert world.snapshot() == before, f"refused {method} {path[:100]!r} ({status}) changed state"
     elif path.startswith("/_sandbox/faults"):
         world.raw.send("PUT", "/_sandbox/faults", {**world.auth, "Content-Type": "application/json"}, b"{}")
+    elif path.startswith("/_sandbox/webhooks") and method.upper() == "PUT":
+        # an accepted setting (url, key or chaos) is turned off again, as faults are
+        world.raw.send("PUT", "/_sandbox/webhooks", {**world.auth, "Content-Type": "application/json"}, b"{}")
     return status
 
 

@@ -143,3 +143,21 @@ def _resolve(spec: dict, node: dict) -> dict:
             target = target[part]
         node = target
     return node
+
+
+def test_webhook_chaos_is_described(spec):
+    from octopus_nb.sandbox.chaos import CHAOS_OFF, DELIVERY_KINDS, WEBHOOK_FIELDS
+
+    schemas = spec["components"]["schemas"]
+    config, settings = schemas["WebhookConfig"], schemas["WebhookSettings"]
+    assert set(config["properties"]) == WEBHOOK_FIELDS and config["additionalProperties"] is False
+    assert set(settings["properties"]) == {"url", *CHAOS_OFF} and settings["required"] == ["url"]
+    for name in ("duplicate_rate", "forged_rate"):
+        assert (config["properties"][name]["minimum"], config["properties"][name]["maximum"]) == (0, 1)
+    assert config["properties"]["reorder"]["type"] == "boolean"
+    assert "webhooks_invalid" in spec["paths"]["/_sandbox/webhooks"]["put"]["description"]
+    delivery = schemas["Delivery"]
+    assert delivery["properties"]["kind"]["enum"] == list(DELIVERY_KINDS) and "kind" not in delivery["required"]
+    for verb in ("get", "put"):
+        answer = spec["paths"]["/_sandbox/webhooks"][verb]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert answer == {"$ref": "#/components/schemas/WebhookSettings"}

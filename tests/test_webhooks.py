@@ -117,6 +117,20 @@ def test_receiver_records_duplicate_event_id_once(receiver):
     assert len(receiver.events) == 1 and receiver.duplicates == 2
 
 
+def test_receiver_counts_every_delivery_by_outcome(receiver):
+    body = event_body("evt_counted")
+    assert receiver.counts() == {"deliveries": 0, "accepted": 0, "duplicates": 0, "rejected": 0}
+    for signature in (sign(body, KEY), sign(body, KEY), "0" * 64, None):
+        receiver.accept(body, signature)
+    receiver.accept(b"[]", sign(b"[]", KEY))
+    assert receiver.counts() == {"deliveries": 5, "accepted": 1, "duplicates": 1, "rejected": 3}
+    assert receiver.wait_for_deliveries(5, timeout=0) == receiver.counts()
+    with pytest.raises(octopus_nb.WaitTimeoutError, match="fewer than 6 webhook deliveries"):
+        receiver.wait_for_deliveries(6, timeout=0.01)
+    receiver.clear()
+    assert receiver.counts()["deliveries"] == 0
+
+
 def test_receiver_frame_and_repr(receiver):
     for n, kind in enumerate(("payment_pending", "payment_captured"), start=1):
         body = event_body(f"evt_{n}", kind)
@@ -161,6 +175,8 @@ def test_configure_webhooks_refuses_checkout_com_before_any_request():
         octopus_nb.webhook_deliveries(client)
     with pytest.raises(octopus_nb.NotASandboxError):
         flush_webhooks(client)
+    with pytest.raises(octopus_nb.NotASandboxError):
+        octopus_nb.webhook_chaos(client, duplicate_rate=0.5)
     assert len(client.history) == 0
 
 
