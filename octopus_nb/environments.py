@@ -21,6 +21,8 @@ PRODUCTION_URL = "https://{prefix}.api.checkout.com"
 #: The embedded sandbox's seed when none is given: same ids every run, so notebooks reproduce.
 DEFAULT_SEED = 7
 SETTINGS = ("CKO_ENVIRONMENT", "CKO_SECRET_KEY", "CKO_PREFIX", "CKO_PROCESSING_CHANNEL_ID")
+#: Which server the notebooks talk to (:func:`connect_target`): unset or ``embedded``, ``sandbox``, or a base URL.
+TARGET_VARIABLE = "OCTOPUS_NB_TARGET"
 
 _SANDBOX_KEY = re.compile(r"^sk_sbox_[a-z2-7]{26}[a-z2-7*#$=]$")
 _LIVE_KEY = re.compile(r"^sk_(?!sbox_)[a-z2-7]{26}[a-z2-7*#$=]$")
@@ -150,6 +152,72 @@ def connect(
         template.format(prefix=prefix), key, environment=environment,
         processing_channel_id=processing_channel_id or settings.get("CKO_PROCESSING_CHANNEL_ID"), timeout=timeout,
     )
+
+
+def target_kind(target: str | None = None) -> str:
+    """``"embedded"``, ``"sandbox"`` or ``"url"`` for a target (default: ``$OCTOPUS_NB_TARGET``); refuses the rest.
+
+    Raises:
+        ConfigurationError: production (by name or by URL), or a value that is none of the three.
+    """
+    target = _target(target)
+    if target in ("", "embedded"):
+        return "embedded"
+    if target == "sandbox":
+        return "sandbox"
+    if target.startswith(("http://", "https://")) and urlsplit(target).hostname:
+        if environment_of_url(target) == "production":
+            raise ConfigurationError(
+                f"{TARGET_VARIABLE} points at Checkout.com production ({target}): the notebooks never run there. "
+                "Use sandbox, or a sandbox's base URL."
+            )
+        return "url"
+    if target == "production":
+        raise ConfigurationError(
+            f"{TARGET_VARIABLE}=production is refused: the notebooks create and refund payments, and real money "
+            "moves there. Use sandbox (Checkout.com's sandbox from CKO_*)."
+        )
+    raise ConfigurationError(
+        f"Unknown {TARGET_VARIABLE} {target!r}: use embedded (or leave it unset), sandbox, or a base URL such as "
+        "http://127.0.0.1:8080."
+    )
+
+
+def connect_target(seed: int = DEFAULT_SEED, *, target: str | None = None,
+                   timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -> Client:
+    """The client a notebook runs against: the target ``$OCTOPUS_NB_TARGET`` names (or ``target=``).
+
+    - unset or ``embedded``: ``connect(seed=seed)``, the embedded sandbox on loopback (no account);
+    - ``sandbox``: Checkout.com's sandbox from ``CKO_SECRET_KEY``, ``CKO_PREFIX`` and
+      ``CKO_PROCESSING_CHANNEL_ID`` (environment, then ``.env``);
+    - an ``http://`` or ``https://`` base URL: that server (``python -m octopus_nb.sandbox``, say),
+      with ``CKO_SECRET_KEY``.
+
+    ``seed`` is read for the embedded sandbox only; another server chooses its own ids. Production is
+    never reachable through it: its name, its URL and a live key are refused before any request.
+
+    >>> client = connect_target(seed=7)  # doctest: +SKIP
+
+    Raises:
+        ConfigurationError: production, an unknown target, a missing or misshapen key or prefix.
+    """
+    kind = target_kind(target)
+    if kind == "embedded":
+        return connect(seed=seed, timeout=timeout)
+    settings = settings_from_environment()
+    if _LIVE_KEY.match(settings.get("CKO_SECRET_KEY", "")):
+        raise ConfigurationError(
+            "CKO_SECRET_KEY is a production key: the notebooks never use one. Use an sk_sbox_ key."
+        )
+    if kind == "sandbox":
+        return connect("sandbox", timeout=timeout)
+    return connect(
+        base_url=_target(target), processing_channel_id=settings.get("CKO_PROCESSING_CHANNEL_ID"), timeout=timeout,
+    )
+
+
+def _target(target: str | None) -> str:
+    return (os.environ.get(TARGET_VARIABLE, "") if target is None else target).strip()
 
 
 def _require(secret_key: str | None, what: str) -> str:

@@ -4,8 +4,11 @@
 - no output holds a secret key or an ``Authorization: Bearer`` value;
 - every stored QR code decodes, to a URL/URI that the same notebook shows as text;
 - widgets, inline PNGs and pandas tables are there (the saved notebook is worth reading on GitHub);
-- the house rules of STYLE.md §8: connect first, errors only in ``raises-exception`` cells, the
-  history last, one README line per notebook, a sanitize file nbval can parse.
+- the house rules of STYLE.md §8: connect first (through ``connect_target``, so ``OCTOPUS_NB_TARGET``
+  picks the server), errors only in ``raises-exception`` cells, the history last, one README line per
+  notebook, sanitize files nbval can parse;
+- every cell that calls a ``/_sandbox/`` helper is tagged ``simulator-only`` (skipped against
+  Checkout.com, see notebooks/conftest.py), and only known tags are used.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 NUMBERED = [path for path in NOTEBOOKS if re.match(r"\d\d-", path.name)]
 SKIP_TAGS = {"nbval-skip", "skip-execution"}
+#: every tag a notebook cell may carry (a misspelt one would silently do nothing)
+KNOWN_TAGS = SKIP_TAGS | {"raises-exception", "simulator-only", "seed-dependent"}
+#: calls that need the simulator's /_sandbox/ routes (octopus_nb.control, the form's and explorer's customer buttons)
+SIMULATOR_CALL = re.compile(
+    r"\b(simulate_customer|advance_clock|configure_webhooks|flush_webhooks|webhook_deliveries|inject_faults"
+    r"|act_as_customer|explorer\.act)\("
+)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: Checkout.com secret keys (sandbox and live), as the contract defines them
 KEY = re.compile(r"sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]")
@@ -68,7 +78,7 @@ def _outputs(notebook: dict):
 
 
 def test_there_are_notebooks():
-    assert len(NUMBERED) >= 6
+    assert len(NUMBERED) >= 7
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
@@ -141,7 +151,7 @@ def test_house_rules(path):
     assert cells[0]["cell_type"] == "markdown" and _text(cells[0]["source"]).startswith("# "), "a title first"
     assert "learn" in _text(cells[0]["source"]), "then what you'll learn"
     code = _code_cells(notebook)
-    assert "octopus_nb.connect(seed=7)" in _text(code[0]["source"]), "the first code cell connects (seeded)"
+    assert "octopus_nb.connect_target(seed=7)" in _text(code[0]["source"]), "the first code cell connects to the target"
     for previous, cell in zip(cells, cells[1:]):
         if cell["cell_type"] == "code":
             assert previous["cell_type"] == "markdown", (
@@ -169,8 +179,8 @@ def test_readme_has_one_line_per_notebook():
         assert len(lines) == 1, f"notebooks/README.md should have one line for {path.name}"
 
 
-def test_sanitize_file_is_what_nbval_parses():
-    text = (NOTEBOOK_DIR / "sanitize.cfg").read_text(encoding="utf-8")
+def _sanitize_rules(name: str) -> list[tuple[str, str]]:
+    text = (NOTEBOOK_DIR / name).read_text(encoding="utf-8")
     assert "\r" not in text
     # nbval's own parser (nbval/plugin.py get_sanitize_patterns)
     rules = re.findall(r"^regex: (.*)$\n^replace: (.*)$", text, flags=re.MULTILINE)
@@ -180,6 +190,40 @@ def test_sanitize_file_is_what_nbval_parses():
         if line.startswith("regex: "):
             assert lines[n - 1].startswith("#"), f"sanitize rule {line!r} needs a comment line above it"
             re.compile(line[len("regex: "):])
-    for pattern, _ in rules:
+        assert line == line.rstrip(), f"{name}: trailing space in {line!r} (nbval keeps it)"
+    return rules
+
+
+def test_sanitize_file_is_what_nbval_parses():
+    for pattern, _ in _sanitize_rules("sanitize.cfg"):
         # Only what no seed can fix: the loopback port and latencies.
         assert "127" in pattern or "days" in pattern, f"unexpected sanitize rule {pattern!r}"
+
+
+def test_live_sanitize_file_masks_what_differs_between_servers_and_nothing_else():
+    rules = _sanitize_rules("sanitize-live.cfg")
+    stored = "<octopus_nb.Client embedded http://127.0.0.1:35445 key=sk_sbox_…> set_s2jhtlgmxgedn73u55xtplpft7"
+    live = "<octopus_nb.Client custom http://127.0.0.1:41002 key=sk_sbox_…> set_4lajlj6hdu6gdpmrcg4be4umr4"
+
+    def sanitize(text: str) -> str:
+        for pattern, replacement in rules:  # in file order, as nbval applies them
+            text = re.sub(pattern, replacement, text)
+        return text
+
+    assert sanitize(stored) == sanitize(live)
+    for kept in ("Captured", "payment_setup_already_confirmed", "amount=1000", "https://example.com/payments/success",
+                 "422 request_invalid", "ORD-5023-4E89", "octopus://payment?token="):
+        assert kept in sanitize(kept), f"sanitize-live.cfg must not mask {kept!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_simulator_calls_are_tagged_simulator_only(path):
+    for cell in _code_cells(_load(path)):
+        tags, source = _tags(cell), _text(cell["source"])
+        assert tags <= KNOWN_TAGS, f"{path.name}: unknown tags {sorted(tags - KNOWN_TAGS)} on {source[:40]!r}"
+        if tags & SKIP_TAGS or "simulator-only" in tags:
+            continue
+        refused = any(output.get("ename") == "NotASandboxError" for output in cell["outputs"])
+        assert refused or not SIMULATOR_CALL.search(source), (
+            f"{path.name}: {source[:50]!r} needs the simulator: tag it simulator-only (and the cells that need its result)"
+        )

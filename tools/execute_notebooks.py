@@ -20,6 +20,9 @@ Normalisation, so that re-running changes only what really changed:
   name and the widget's order (the saved ids point at no saved state anyway).
 - Per-cell ``metadata.execution`` timings are dropped; the kernelspec and language info are fixed.
 
+The stored outputs are always the embedded sandbox's (seed 7): ``OCTOPUS_NB_TARGET`` is removed from
+the kernel's environment, so a shell that points the notebooks elsewhere cannot change them.
+
 What still changes from run to run is what no seed can fix: the embedded sandbox's loopback port
 and request latencies (``notebooks/sanitize.cfg`` masks exactly those for nbval).
 """
@@ -27,6 +30,7 @@ and request latencies (``notebooks/sanitize.cfg`` masks exactly those for nbval)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -93,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all in notebooks/)")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell")
     args = parser.parse_args(argv)
+    os.environ.pop("OCTOPUS_NB_TARGET", None)  # the kernel inherits it: stored outputs are the embedded sandbox's
     paths = args.notebooks or notebook_paths()
     if not paths:
         print(f"no notebooks found in {NOTEBOOK_DIR}", file=sys.stderr)
