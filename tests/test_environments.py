@@ -5,7 +5,7 @@ import socket
 import pytest
 
 import octopus_nb
-from octopus_nb.environments import connect, environment_of_url
+from octopus_nb.environments import connect, connect_target, environment_of_url, target_kind
 
 SANDBOX_KEY = "sk_sbox_" + "m" * 26 + "="
 LIVE_KEY = "sk_" + "m" * 26 + "="
@@ -14,7 +14,7 @@ LIVE_KEY = "sk_" + "m" * 26 + "="
 @pytest.fixture(autouse=True)
 def no_network_and_no_settings(monkeypatch, tmp_path):
     """No CKO_* variables, no .env, and any attempt to open a non-loopback socket fails the test."""
-    for name in ("CKO_ENVIRONMENT", "CKO_SECRET_KEY", "CKO_PREFIX", "CKO_PROCESSING_CHANNEL_ID"):
+    for name in ("CKO_ENVIRONMENT", "CKO_SECRET_KEY", "CKO_PREFIX", "CKO_PROCESSING_CHANNEL_ID", "OCTOPUS_NB_TARGET"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     real = socket.create_connection
@@ -151,3 +151,62 @@ def test_unknown_environments_and_misplaced_seeds_are_refused():
         connect("staging")
     with pytest.raises(octopus_nb.ConfigurationError, match="embedded sandbox only"):
         connect("sandbox", secret_key=SANDBOX_KEY, prefix="abcd1234", seed=1)
+
+
+# connect_target(): what the notebooks' first cell uses (OCTOPUS_NB_TARGET)
+
+
+@pytest.mark.parametrize("target", [None, "", "embedded", " embedded "])
+def test_connect_target_defaults_to_the_seeded_embedded_sandbox(monkeypatch, target):
+    if target is not None:
+        monkeypatch.setenv("OCTOPUS_NB_TARGET", target)
+    monkeypatch.setenv("CKO_SECRET_KEY", SANDBOX_KEY)  # a configured account does not change the embedded default
+    with connect_target(seed=5) as client:
+        assert client.environment == "embedded" and client.sandbox.state.seed == 5
+    assert octopus_nb.connect_target is connect_target
+
+
+def test_connect_target_sandbox_reads_the_cko_settings_and_never_the_seed(monkeypatch):
+    monkeypatch.setenv("OCTOPUS_NB_TARGET", "sandbox")
+    monkeypatch.setenv("CKO_SECRET_KEY", SANDBOX_KEY)
+    monkeypatch.setenv("CKO_PREFIX", "abcd1234")
+    monkeypatch.setenv("CKO_ENVIRONMENT", "production")  # the target says sandbox: CKO_ENVIRONMENT is not read
+    client = connect_target(seed=7)
+    assert client.base_url == "https://abcd1234.api.sandbox.checkout.com" and client.environment == "sandbox"
+    assert client.sandbox is None
+
+
+def test_connect_target_url_uses_cko_secret_key_against_that_server(monkeypatch, sandbox):
+    monkeypatch.setenv("OCTOPUS_NB_TARGET", sandbox.base_url)
+    monkeypatch.setenv("CKO_SECRET_KEY", sandbox.secret_key)
+    with connect_target(seed=99) as client:  # the seed is not read: the server has its own
+        assert (client.environment, client.base_url, client.sandbox) == ("custom", sandbox.base_url, None)
+        assert octopus_nb.create_payment_setup(client, amount=1000, currency="HKD")["id"].startswith("set_")
+
+
+@pytest.mark.parametrize("target, message", [
+    ("production", "OCTOPUS_NB_TARGET=production is refused"),
+    ("https://abcd1234.api.checkout.com", "points at Checkout.com production"),
+    ("ftp://example.com", "Unknown OCTOPUS_NB_TARGET"),
+    ("sandbox-please", "Unknown OCTOPUS_NB_TARGET"),
+])
+def test_connect_target_refuses_production_and_unknown_targets(monkeypatch, target, message):
+    monkeypatch.setenv("OCTOPUS_NB_TARGET", target)
+    monkeypatch.setenv("CKO_SECRET_KEY", SANDBOX_KEY)
+    with pytest.raises(octopus_nb.ConfigurationError, match=message):
+        connect_target()
+    with pytest.raises(octopus_nb.ConfigurationError, match=message):
+        target_kind()
+
+
+@pytest.mark.parametrize("target", ["sandbox", "http://127.0.0.1:9"])
+def test_connect_target_never_sends_a_production_key(monkeypatch, target):
+    monkeypatch.setenv("CKO_SECRET_KEY", LIVE_KEY)
+    monkeypatch.setenv("CKO_PREFIX", "abcd1234")
+    with pytest.raises(octopus_nb.ConfigurationError, match="production key"):
+        connect_target(target=target)
+
+
+def test_connect_target_without_a_key_says_which_setting_is_missing(monkeypatch):
+    with pytest.raises(octopus_nb.ConfigurationError, match="CKO_SECRET_KEY"):
+        connect_target(target="sandbox")
