@@ -50,7 +50,7 @@ def measure(count: int, repeats: int) -> dict:
     """Everything, in this process; ``run()`` calls it in a fresh one."""
     import pandas as pd
 
-    from octopus_nb.history import COLUMNS, History
+    from octopus_nb.history import COLUMNS, FIELDS, History
 
     # Recording: History.record (lock + append) vs a bare list.append of the same object.
     one, history, plain = _exchange(0), History(), []
@@ -75,7 +75,7 @@ def measure(count: int, repeats: int) -> dict:
         fn()
         return time.perf_counter() - started
 
-    rows = [tuple(getattr(e, c) for c in COLUMNS) for e in history]
+    rows = [tuple(getattr(e, name) for name in FIELDS) for e in history]
     floor = lambda: pd.DataFrame.from_records(rows, columns=COLUMNS)  # noqa: E731
     frames, floors = [], []
     for _ in range(repeats):  # interleaved

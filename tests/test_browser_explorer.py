@@ -206,18 +206,53 @@ def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, pa
 
 
 def test_a_committed_notebook_opens_cleanly_before_anything_runs(lab, page):
-    """What a Binder visitor sees first: the stored outputs, and each widget as its text form.
+    """What a Binder visitor sees first: the stored outputs, and each widget as its static picture.
 
-    The notebook is untrusted when freshly opened, so JupyterLab shows a widget output's safe
-    ``text/plain`` (our deterministic repr) rather than the widget, until the cells run. No saved
-    widget state is needed for that, which is why ``make notebooks`` drops it.
+    The notebook is untrusted when freshly opened, so JupyterLab shows a widget output's safe form,
+    the (sanitized) ``text/html`` picture of the form's state, rather than the widget, until the cells
+    run. No saved widget state is needed for that, which is why ``make notebooks`` drops it.
     """
     from playwright.sync_api import expect
 
     page.goto(f"{lab}/lab/tree/02-readiness.ipynb?token={TOKEN}&reset")
-    form = page.get_by_text("<PaymentForm set_", exact=False).first
-    expect(form).to_be_attached(timeout=STEP_TIMEOUT_MS)
-    form.scroll_into_view_if_needed()
+    picture = page.locator(".octopus-picture").last
+    expect(picture).to_be_attached(timeout=STEP_TIMEOUT_MS)
+    expect(picture).to_contain_text("A picture of this form when the cell ran")
+    expect(picture).to_contain_text("octopus is ready")
+    picture.scroll_into_view_if_needed()
     _shot(page, "08-opened-before-running.png")
     assert page.get_by_text("Error displaying widget").count() == 0
     assert page.locator(".jp-OutputArea-output").count() >= 10  # the stored outputs are all there
+
+
+def test_the_history_table_reads_well_at_jupyterlabs_default_width(lab, browser):
+    """The quickstart run in JupyterLab at a laptop's width: one line per call, nothing cut off.
+
+    Latency in milliseconds, ids shortened (whole on hover), bodies folded: each row fits one line
+    and the table fits the output area, so nobody scrolls sideways to read a call.
+    """
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{lab}/lab/tree/01-quickstart.ipynb?token={TOKEN}&reset")
+        page.wait_for_function(KERNEL_IDLE, timeout=30_000)
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(ALL_CELLS_RUN, timeout=30_000, polling=200)
+        table = page.locator("table.octopus-history").last
+        expect(table).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        table.scroll_into_view_if_needed()
+        _shot(table, "09-history-table.png")
+        rows = table.locator("tbody tr")
+        assert rows.count() == 4 and "ms" in rows.first.inner_text()
+        heights = [rows.nth(i).bounding_box()["height"] for i in range(rows.count())]
+        header = table.locator("thead tr").bounding_box()["height"]
+        assert max(heights) <= header * 1.5, heights  # one line per call (bodies folded)
+        area = table.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')]").first
+        assert table.bounding_box()["width"] <= area.bounding_box()["width"] + 1  # no sideways scrolling
+        rows.first.locator("summary").click()
+        expect(rows.first.locator("pre").first).to_contain_text('"amount": 1000')
+        _shot(table, "10-history-table-opened.png")
+    finally:
+        context.close()

@@ -20,7 +20,7 @@ def test_history_records_every_exchange_without_the_key(client, sandbox):
         octopus_nb.get_payment(client, "pay_missing")
     frame = client.history.to_frame()
     assert list(frame.columns) == [
-        "time", "method", "path", "status", "latency", "attempts", "request_id", "idempotency_key",
+        "time", "method", "path", "status", "latency_ms", "attempts", "request_id", "idempotency_key",
         "request_body", "response_body", "error_codes", "error",
     ]
     assert list(frame["status"]) == [200, 202, 404]
@@ -30,7 +30,7 @@ def test_history_records_every_exchange_without_the_key(client, sandbox):
     assert frame["idempotency_key"].notna().tolist() == [True, True, False]
     assert frame["request_id"].notna().all()
     assert str(frame["time"].dt.tz) == "UTC"
-    assert pd.api.types.is_timedelta64_dtype(frame["latency"])
+    assert pd.api.types.is_float_dtype(frame["latency_ms"]) and (frame["latency_ms"] > 0).all()
     assert sandbox.secret_key not in frame.to_csv() and "Bearer" not in frame.to_csv()
 
 
@@ -221,3 +221,20 @@ def test_a_refused_refund_raises_its_own_error_naming_the_refundable_statuses(ht
             octopus_nb.refund_payment(client, "pay_1", amount=500)
     assert isinstance(caught.value, octopus_nb.ActionNotAllowedError) and caught.value.status == 403
     assert "Captured or Partially Refunded" in str(caught.value) and "Pending" in str(caught.value)
+
+
+def test_the_readable_history_cuts_ids_shows_ms_and_folds_bodies(client):
+    setup = ready_setup(client)
+    payment = octopus_nb.confirm_payment_setup(client, setup["id"])
+    with pytest.raises(octopus_nb.RefundNotAllowedError):
+        octopus_nb.refund_payment(client, payment["id"], amount=500)
+    page = client.history._repr_html_()
+    assert f"POST /payments/{payment['id'][:8]}…/refunds" in page and f'title="/payments/{payment["id"]}/refunds"' in page
+    assert page.count("<details><summary>details</summary>") == 3 and "refund_not_allowed" in page
+    assert re.search(r"<td>\d+\.\d ms</td>", page) and "0 days" not in page
+    request_id = client.history[0].request_id
+    assert f">{request_id[:8]}…<" in page and f'title="{request_id}"' in page  # short, the full one on hover
+    text = str(client.history.table(related_to=payment["id"]))
+    assert text.splitlines()[0].split()[:3] == ["#", "time", "call"] and len(text.splitlines()) == 3
+    assert repr(client.history) == "<History of 3 exchanges>"
+    assert client.history.to_frame().loc[2, "request_id"] == client.history[2].request_id  # raw frame: full values

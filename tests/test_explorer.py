@@ -166,7 +166,7 @@ def test_history_panel_lists_every_exchange_newest_first_each_expandable(explore
     assert "&quot;success_url&quot;" in panel  # the full request body, escaped
     frame = explorer.history_frame()
     assert frame["method"].tolist() == ["GET", "POST", "PUT"]
-    assert "latency" not in frame.columns
+    assert "latency_ms" not in frame.columns
 
 
 def test_webhook_events_arrive_in_the_events_panel(explorer):
@@ -293,3 +293,24 @@ def test_diagram_refuses_unknown_states():
 def test_package_connect_is_what_the_explorer_uses():
     # The explorer imports nothing the package doesn't export (connect from octopus_nb).
     assert octopus_nb.connect is octopus_nb.environments.connect
+
+
+def test_the_explorer_carries_a_static_picture_of_its_state(explorer):
+    import base64
+    import re
+
+    from conftest import decode_qr
+
+    explorer.create(**READY)
+    explorer.confirm()
+    explorer.act("approve")
+    bundle = explorer._repr_mimebundle_()
+    picture = bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["text/plain"] == repr(explorer)
+    assert "<svg" in picture and 'class="node current" data-state="Captured"' in picture
+    for panel in ("readiness", "summary", "targets", "outcome", "history"):
+        assert explorer.panels[panel].value in picture
+    assert explorer.panels["events"].value not in picture or not explorer.panels["events"].value  # events are live only
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', picture).group(1))
+    assert decode_qr(png) == [explorer.payment["processing"]["octopus_uri"]]
+    assert picture == explorer.picture()  # the same state, the same picture

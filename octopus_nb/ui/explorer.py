@@ -43,8 +43,6 @@ from .render import Templates
 
 #: The seed page's example values: the form starts with them (``new_payment()`` clears it).
 EXAMPLE = {**EXAMPLE_SETUP, "reference": ""}
-#: How many exchanges the history panel shows (all are in ``client.history``).
-HISTORY_ROWS = 50
 _INTEGER = re.compile(r"^-?\d+$")
 
 
@@ -302,9 +300,7 @@ class FlowExplorer:
         panels["customer"].value = t.render("customer.html", can_play_customer=flow.can_play_customer,
                                             payment=flow.payment)
         panels["outcome"].value = t.render("outcome.html", payment=flow.payment, actions=flow.actions)
-        exchanges = list(self.client.history)
-        shown = list(enumerate(exchanges, start=1))[::-1][:HISTORY_ROWS]
-        panels["history"].value = t.render("history.html", rows=shown, older=len(exchanges) - len(shown))
+        panels["history"].value = t.history_list(self.client.history)
         self._draw_events()
         self._enable()
 
@@ -367,10 +363,25 @@ class FlowExplorer:
 
     # --- display ---------------------------------------------------------------------------
 
+    def picture(self) -> str:
+        """The explorer as static HTML: diagram, status, every step's panel, QR code, history (not the live events)."""
+        layout, p = self.layout, self.panels
+        return self._templates.picture(
+            "explorer",
+            before=[p["header"].value, p["diagram"].value, p["status"].value, p["error"].value],
+            fields=[(layout.fields[name].description, layout.fields[name].value, layout.messages[name].value)
+                    for name in FORM_FIELDS],
+            qr_png=layout.qr.value if layout.qr.layout.display != "none" else b"",
+            after=[p[name].value for name in ("readiness", "summary", "targets", "customer", "outcome", "history")],
+            buttons=[button.description for button in self.buttons.values() if not button.disabled],
+        )
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):  # noqa: ANN001 - IPython's signature
         bundle = self.widget._repr_mimebundle_(**kwargs)
         # The widget's own text/plain lists its children (long, and the same for any VBox): name the state.
         bundle["text/plain"] = repr(self)
+        # JupyterLab draws the live app; GitHub, nbviewer and the docs site show this picture instead.
+        bundle["text/html"] = self.picture()
         return bundle
 
     def __repr__(self) -> str:

@@ -227,10 +227,9 @@ class PaymentForm(widgets.VBox):
         return self.client.history.to_frame()[list(SUMMARY_COLUMNS)]
 
     def refresh_history(self):
-        """Redraw the history table from ``client.history``; return the frame shown."""
-        frame = self.history_frame()
-        self.history_table.value = frame.to_html(index=False, border=0, na_rep="")
-        return frame
+        """Redraw the history list from ``client.history`` (newest first, bodies folded); return the summary frame."""
+        self.history_table.value = self._templates.history_list(self.client.history)
+        return self.history_frame()
 
     # --- showing results ---------------------------------------------------------------------
 
@@ -292,6 +291,26 @@ class PaymentForm(widgets.VBox):
             action()
         except (OctopusError, ValueError) as error:
             self.status.value = self._templates.status_line("bad", str(error))
+
+    def picture(self) -> str:
+        """The form as static HTML (fields and messages, status, QR code, targets, history): see :meth:`_repr_mimebundle_`."""
+        enabled = [button.description for button in self.buttons.values() if not button.disabled]
+        return self._templates.picture(
+            "form",
+            fields=[(self.fields[name].description, self.fields[name].value, self.messages[name].value)
+                    for name in FORM_FIELDS],
+            before=[self.status.value],
+            qr_png=self.qr.value if self.qr.layout.display != "none" else b"",
+            after=[self.links.value, self.history_table.value],
+            buttons=enabled,
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        # JupyterLab draws the live widget; where widgets can't run (GitHub, nbviewer, a docs site)
+        # the static picture shows the form as it stood when the cell ran.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = self.picture()
+        return bundle
 
     def __repr__(self) -> str:
         # Short (a widget's text/plain is cut at 110 characters) and free of ports and latencies.

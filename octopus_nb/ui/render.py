@@ -10,9 +10,10 @@ Colours live in ``templates/octopus.css`` as classes (``octopus-tone-good``...);
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..errors import FIXES, CheckoutApiError, fix_for
 from ..lifecycle import DEVICES, RedirectTargets
@@ -23,6 +24,8 @@ from .flow import octopus_readiness
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 #: The one stylesheet, included once in each view.
 STYLESHEET = "octopus.css"
+#: How many exchanges a view lists (newest first); the rest stay in ``client.history``.
+HISTORY_ROWS = 50
 #: Readiness status → tone (a class ``octopus-tone-…``); other statuses are "muted".
 READINESS_TONES = {"ready": "good", "action_required": "warn", "invalid": "bad", "unavailable": "bad"}
 #: Payment status → tone; other statuses (Pending) are "muted".
@@ -86,6 +89,12 @@ class Templates:
         rows = [(name, device, how, target) for (name, _, _), (device, how, target) in zip(DEVICES, targets.rows())]
         return self.render("targets.html", targets=targets, rows=rows)
 
+    def history_list(self, history: Iterable, limit: int = HISTORY_ROWS) -> str:
+        """The client's exchanges, newest first, each folded with both bodies (at most ``limit``)."""
+        exchanges = list(history)
+        shown = list(enumerate(exchanges, start=1))[::-1][:limit]
+        return self.render("history.html", rows=shown, older=len(exchanges) - len(shown))
+
     def error_box(self, error: BaseException | None) -> str:
         """The error box: status, codes and the fix for each code (an API refusal), or the message; "" for None."""
         if error is None:
@@ -98,3 +107,16 @@ class Templates:
             codes = [(code, fix_for(code) or FIXES.get(code, "")) for code in error.error_codes]
             request_id = error.request_id
         return self.render("error.html", error=error, head=head, codes=codes, request_id=request_id)
+
+    def picture(self, view: str, *, before: list[str], fields: list[tuple[str, str, str]] = (), qr_png: bytes = b"",
+                after: list[str] = (), buttons: list[str] = ()) -> str:
+        """A static HTML picture of a view: what GitHub and nbviewer show where widgets can't run.
+
+        ``before``/``after`` are panels already rendered from templates (kept as they are); ``fields`` are
+        (label, value, message) rows. Deterministic for a deterministic state, so nbval compares it.
+        """
+        return self.render(
+            "picture.html", style=self.style(), view=view, before=[part for part in before if part],
+            fields=list(fields), qr_png=base64.b64encode(qr_png).decode("ascii") if qr_png else "",
+            after=[part for part in after if part], buttons=list(buttons),
+        )
