@@ -182,3 +182,16 @@ def test_the_command_line_records_and_compares(tmp_path, sandbox):
         refused = conformance("compare", str(GOLDEN), str(path), cwd=tmp_path)
         assert refused.returncode == 2 and refused.stdout == "" and len(refused.stderr.splitlines()) == 1
         assert path.name in refused.stderr
+
+
+def test_the_cli_records_either_confirm_shape_and_refuses_production(tmp_path):
+    assert conformance("record", "--target", "embedded", "--out", "p.json", cwd=tmp_path).returncode == 0
+    assert conformance("record", "--target", "embedded", "--confirm-response", "setup", "--out", "s.json",
+                       cwd=tmp_path).returncode == 0
+    differing = conformance("compare", "p.json", "s.json", cwd=tmp_path)
+    assert differing.returncode == 1 and "latest_payment" in differing.stdout and "202" in differing.stdout
+    refused = conformance("record", "--target", "production", "--out", "x.json", cwd=tmp_path)
+    assert refused.returncode == 2 and "refused" in refused.stderr and not (tmp_path / "x.json").exists()
+    wrong = conformance("record", "--target", "http://127.0.0.1:9", "--confirm-response", "setup", "--out", "x.json",
+                        cwd=tmp_path)
+    assert wrong.returncode == 2 and "embedded" in wrong.stderr

@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from ..environments import connect
+from ..environments import connect, connect_target, target_kind
 from ..errors import ConfigurationError, OctopusError
 from .compare import compare
 from .probe import record
@@ -33,6 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:  # noqa: ANN001 - argpars
     recorder = commands.add_parser("record", help="run the probe scenario against a target and save the recording")
     recorder.add_argument("--target", required=True, help=TARGET_HELP)
     recorder.add_argument("--out", required=True, help="where to write the recording (JSON)")
+    recorder.add_argument("--confirm-response", choices=("payment", "setup"),
+                          help="embedded only: which published confirm answer the sandbox gives (default payment)")
     recorder.set_defaults(run=run_record)
     comparer = commands.add_parser("compare", help="print the differences between two recordings (exit 1 if any)")
     comparer.add_argument("a", help="the reference recording")
@@ -41,21 +43,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:  # noqa: ANN001 - argpars
     return parser
 
 
-def connect_target(target: str):
-    """A client for ``--target``: ``embedded``, ``sandbox`` or a base URL."""
-    if target == "embedded":
-        return connect(seed=7)
-    if target == "sandbox":
-        return connect(environment="sandbox")
-    if "://" in target:
-        return connect(base_url=target)
-    raise ConfigurationError(f"Unknown target {target!r}: use embedded, sandbox or a base URL such as http://127.0.0.1:8080.")
+def client_for(target: str, confirm_response: str | None = None):
+    """A client for ``--target`` (``embedded``, ``sandbox`` or a base URL), as the notebooks choose one.
+
+    Production is refused (:func:`~octopus_nb.environments.connect_target`): the probe creates payments.
+    """
+    if target_kind(target) == "embedded":
+        return connect(seed=7, confirm_response=confirm_response)
+    if confirm_response is not None:
+        raise ConfigurationError("--confirm-response sets up the embedded sandbox; another target answers as it does.")
+    return connect_target(target=target)
 
 
 def run_record(args: argparse.Namespace) -> int:
     """Record ``args.target`` into ``args.out``; 2 with a one-line reason when it cannot."""
     try:
-        with connect_target(args.target) as client:
+        with client_for(args.target, args.confirm_response) as client:
             recording = record(client)
         recording.save(args.out)
     except (OctopusError, OSError) as exc:
