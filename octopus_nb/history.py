@@ -113,7 +113,7 @@ class History:
         frame = pd.DataFrame.from_records([_row(row) for row in rows], columns=COLUMNS)
         frame["status"] = frame["status"].astype("Int64")
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
-        frame["latency_ms"] = [latency.total_seconds() * 1000 for latency in frame["latency_ms"]]
+        frame["latency_ms"] = pd.to_timedelta(frame["latency_ms"]).dt.total_seconds() * 1000
         frame["error_codes"] = frame["error_codes"].map(", ".join)
         return frame
 
