@@ -12,13 +12,9 @@ import argparse
 import sys
 from typing import Sequence
 
-from octopus_nb.history import TIMING_COLUMNS
-
 
 def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 - a text stream
     """Run the quickstart against a fresh embedded sandbox, printing each step to ``out``."""
-    import pandas as pd
-
     import octopus_nb
     from octopus_nb.readiness import EXAMPLE_SETUP, readiness_frame
 
@@ -58,9 +54,8 @@ def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 
         say(f"   payment {final['id']}: {final['status']} "
             f"(captured {balances['total_captured']}, refundable {balances['available_to_refund']})", "")
 
-        say("History (client.history.to_frame()):")
-        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-            say(client.history.to_frame()[list(TIMING_COLUMNS)].to_string(index=False))
+        say("History (client.history; to_frame() for the raw DataFrame):")
+        say(_indent(str(client.history.table())))
     return 0 if final["status"] == "Captured" else 1
 
 

@@ -59,8 +59,6 @@ COLUMNS = tuple("latency_ms" if name == "latency" else name for name in FIELDS)
 SUMMARY_COLUMNS = ("time", "method", "path", "status", "attempts", "error_codes")
 #: Each call with its ``Cko-Request-Id``, to quote to support (the flow explorer's history).
 TRACE_COLUMNS = ("time", "method", "path", "status", "request_id", "error_codes")
-#: Each call with how long it took (``python -m octopus_nb demo``, printed, never compared).
-TIMING_COLUMNS = ("time", "method", "path", "status", "attempts", "latency_ms")
 # A shallow row: dataclasses.astuple deep-copies every body, ~10x slower and ~2x the memory
 # for a large history (bench/history_scale.py); the frame shares the recorded bodies instead.
 _row = operator.attrgetter(*FIELDS)
