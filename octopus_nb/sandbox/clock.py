@@ -25,6 +25,15 @@ class SandboxClock:
         base = SEEDED_EPOCH if self._frozen else datetime.now(timezone.utc)
         return base + self._offset
 
+    @property
+    def offset(self) -> timedelta:
+        """How far the clock was advanced in all (what a state file keeps)."""
+        return self._offset
+
+    @offset.setter
+    def offset(self, value: timedelta) -> None:
+        self._offset = value
+
     def advance(self, seconds: float) -> datetime:
         self._offset += timedelta(seconds=seconds)
         return self.now()

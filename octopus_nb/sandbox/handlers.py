@@ -91,6 +91,12 @@ class ApiHandler(tornado.web.RequestHandler):
         self.clear_header("Server")
         self.clear_header("Content-Type")
 
+    def finish(self, chunk: Any = None) -> Any:
+        # With a state file, the request's bookkeeping (its request id, the count, a fault draw)
+        # is saved before any answer leaves, if its operation has not saved it already.
+        self.state.commit()
+        return super().finish(chunk)
+
     async def prepare(self) -> None:
         if self.is_api_route:
             self.state.count_request()
@@ -190,11 +196,15 @@ class ApiHandler(tornado.web.RequestHandler):
 
         Sandbox rule (contract §1): only a 2xx is stored under the key; any other answer releases
         it, so nothing a refused request did (nothing) is replayed and a corrected request runs.
+        The operation and its idempotency record are one transaction (``state.transaction()``):
+        with a state file, the answer is committed before it is sent.
         """
         key = self.request.headers.get("Cko-Idempotency-Key")
         if key is None or self.request.method not in ("POST", "PUT"):
             await self._hold()
-            return self.send(*self.outcome(operation, status))
+            with self.state.transaction():
+                result = self.outcome(operation, status)
+            return self.send(*result)
         fingerprint = self.state.fingerprint(self.request.method, self.request.path, self.request.body)
         try:
             if not 1 <= len(key) <= 255 or not key.isprintable():
@@ -208,11 +218,12 @@ class ApiHandler(tornado.web.RequestHandler):
             return self.send(*stored)
         try:
             await self._hold()  # the key is claimed: this request is in flight while it waits
-            result = self.outcome(operation, status)
+            with self.state.transaction():
+                result = self.outcome(operation, status)
+                self.state.finish_idempotent(key, *result)
         except BaseException:
             self.state.finish_idempotent(key, 500, b"")  # release the key: a retry may run
             raise
-        self.state.finish_idempotent(key, *result)
         self.send(*result)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:

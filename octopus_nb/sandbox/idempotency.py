@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from .clock import SandboxClock
 from .exceptions import InFlight, InvalidRequest
+from .store import SqliteStore
 
 #: Sandbox rule: an idempotency key is remembered for 24 hours of sandbox time.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -32,9 +33,9 @@ class StoredResponse:
 class IdempotencyStore:
     """Keys → the first request's fingerprint and, once it finished, its response."""
 
-    def __init__(self, clock: SandboxClock):
+    def __init__(self, clock: SandboxClock, store: SqliteStore | None = None):
         self._clock = clock
-        self._stored: dict[str, StoredResponse] = {}
+        self._stored: dict[str, StoredResponse] = {} if store is None else store.table("idempotency", _encode, _decode)
 
     def begin(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
         """Claim ``key`` for a request, or return the stored (status, body) to replay.
@@ -74,3 +75,14 @@ class IdempotencyStore:
             self._stored[key].status, self._stored[key].body = status, body
         else:
             self._stored.pop(key, None)
+
+
+def _encode(stored: StoredResponse) -> dict:
+    return {
+        "fingerprint": stored.fingerprint, "stored_at": stored.stored_at.isoformat(), "status": stored.status,
+        "body": stored.body.decode("latin-1"),  # any bytes, losslessly
+    }
+
+
+def _decode(data: dict) -> StoredResponse:
+    return StoredResponse(data["fingerprint"], datetime.fromisoformat(data["stored_at"]), data["status"], data["body"].encode("latin-1"))

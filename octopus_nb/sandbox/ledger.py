@@ -16,19 +16,34 @@ from .clock import SandboxClock
 from .exceptions import Conflict, Gone, NotFound
 from .outbox import WebhookOutbox
 from .resources import RETRYABLE, Action, Event, Payment, PaymentSetup, is_transition
+from .store import (
+    MemoryAwaiting, SqliteAwaiting, SqliteLog, SqliteStore, decode_event, decode_payment, decode_setup, encode_event,
+    encode_payment, encode_setup, identity,
+)
 
 
 class Ledger:
-    """The sandbox's resources, by id."""
+    """The sandbox's resources, by id: in dicts, or with ``store`` in its tables (``store.py``)."""
 
-    def __init__(self, new_id: Callable[[str], str], clock: SandboxClock, outbox: WebhookOutbox, base_url: str):
+    def __init__(
+        self, new_id: Callable[[str], str], clock: SandboxClock, outbox: WebhookOutbox, base_url: str,
+        store: SqliteStore | None = None,
+    ):
         self._new_id, self._clock, self._outbox, self._base_url = new_id, clock, outbox, base_url
-        self.setups: dict[str, PaymentSetup] = {}
-        self.payments: dict[str, Payment] = {}
-        self.tokens: dict[str, str] = {}  #: landing-page token → payment id
-        self._awaiting: dict[str, Payment] = {}  #: what the clock may expire, so a check is O(pending)
-        self.customers: dict[str, str] = {}  #: customer email → customer id
-        self.events: list[Event] = []
+        if store is None:
+            self.setups: dict[str, PaymentSetup] = {}
+            self.payments: dict[str, Payment] = {}
+            self.tokens: dict[str, str] = {}  #: landing-page token → payment id
+            self._awaiting = MemoryAwaiting()  #: what the clock may expire, so a check is O(pending)
+            self.customers: dict[str, str] = {}  #: customer email → customer id
+            self.events: list[Event] = []
+        else:
+            self.setups = store.table("setups", encode_setup, decode_setup)
+            self.payments = store.table("payments", encode_payment, decode_payment)
+            self.tokens = store.table("tokens", identity, identity)
+            self._awaiting = SqliteAwaiting(store, self.payments)
+            self.customers = store.table("customers", identity, identity)
+            self.events = SqliteLog(store, "events", encode_event, decode_event)
         self._action_events: list[Event] | None = None  #: events held by ``one_action()``, else None
 
     # --- lookups: each also expires what the clock has made due, so no answer is stale -------
@@ -122,7 +137,7 @@ class Ledger:
     def expire_due(self) -> None:
         """Sandbox rule: a pending payment past ``expires_on`` (sandbox clock) is Expired."""
         now = self._clock.now()
-        for payment in [p for p in self._awaiting.values() if now >= p.expires_on]:
+        for payment in self._awaiting.due(now):
             self.expire(payment)
 
     def add_action(self, payment: Payment, kind: str, amount: int, approved: bool, reference=None) -> Action:

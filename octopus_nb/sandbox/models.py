@@ -28,6 +28,7 @@ from .idempotency import IdempotencyStore, fingerprint
 from .ledger import Ledger
 from .outbox import WebhookDelivery, WebhookOutbox
 from .resources import REFUNDABLE, Payment, PaymentSetup
+from .store import SqliteStore, random_state, set_random_state, tracked
 from .validation import is_number, octopus_readiness, refund_errors, setup_field_errors, with_payment_id
 
 #: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
@@ -67,7 +68,10 @@ class SandboxState:
         base_url: str = "",
         on_outbox_change: Callable[[], None] | None = None,
         confirm_response: str = "payment",
+        store: SqliteStore | None = None,
     ):
+        if store is not None and store.restored:
+            seed = store.meta_json("seed")  # a state file keeps the seed it was made with
         #: the seed this state was built with
         self.seed = seed
         if confirm_response not in CONFIRM_RESPONSES:
@@ -89,15 +93,84 @@ class SandboxState:
         self.default_processing_channel_id = self._new_id("pc")
         self.requests = 0
         self.refunds = 0
-        self._idempotency = IdempotencyStore(self.clock)
+        self._idempotency = IdempotencyStore(self.clock, store)
         #: webhook deliveries; ``on_outbox_change`` (called with the lock held, must not block) tells
         #: whoever delivers that some may have come due: the server passes its worker's wake-up
-        self._outbox = WebhookOutbox(self.clock, on_outbox_change or (lambda: None), seed)
+        self._outbox = WebhookOutbox(self.clock, on_outbox_change or (lambda: None), seed, store)
         self._faults = FaultInjector(seed)
         #: setups, payments, customers and events; read them through the operations below
-        self.ledger = Ledger(self._new_id, self.clock, self._outbox, base_url)
+        self.ledger = Ledger(self._new_id, self.clock, self._outbox, base_url, store)
         self.setups, self.payments, self.events = self.ledger.setups, self.ledger.payments, self.ledger.events
-        self._lock = threading.RLock()
+        #: where the state is kept between runs (None: in memory only)
+        self.store = store
+        if store is None:
+            self._lock = self._bookkeeping = threading.RLock()
+        else:
+            # One transaction per outermost hold of the lock, committed as it is released.
+            self._lock = store.lock
+            #: the lock for bookkeeping saved with the request's operation (``TransactionLock.deferred``)
+            self._bookkeeping = store.lock.deferred
+            self.random, self._request_random = tracked(self.random), tracked(self._request_random)
+            self._faults._random, self._outbox._chaos._random = tracked(self._faults._random), tracked(self._outbox._chaos._random)
+            with self._lock:
+                store.lock.commit = self._commit
+                if store.restored:
+                    self._restore(store)
+
+    # --- a state file (``store.py``) ------------------------------------------------------
+
+    def commit(self) -> None:
+        """Save whatever bookkeeping is not saved yet (the handlers call it as each answer goes out)."""
+        if self.store is not None:
+            with self._lock:
+                pass
+
+    def transaction(self):  # noqa: ANN201 - the lock
+        """Hold the lock: with a state file, everything done inside is one transaction, committed on leaving.
+
+        The handlers wrap an operation and its idempotency record in one, so a 2xx is committed
+        before it is sent.
+        """
+        return self._lock
+
+    def _meta(self) -> dict:
+        """The small values a state file saves with every transaction (resources live in tables)."""
+        offset = self.clock.offset
+        meta = {
+            "seed": self.seed,
+            "requests": self.requests,
+            "refunds": self.refunds,
+            "default_processing_channel_id": self.default_processing_channel_id,
+            "clock": [offset.days, offset.seconds, offset.microseconds],
+            "faults": self._faults.settings,
+            "outbox": self._outbox.snapshot(),
+        }
+        for name, stream in self._streams().items():
+            saved = random_state(stream)
+            if saved is not None:
+                meta[name] = saved
+        return meta
+
+    def _streams(self) -> dict:
+        return {
+            "random": self.random, "request_random": self._request_random,
+            "faults_random": self._faults._random, "chaos_random": self._outbox._chaos._random,
+        }
+
+    def _commit(self) -> None:
+        self.store.commit(self._meta())
+
+    def _restore(self, store: SqliteStore) -> None:
+        """Take back what ``_meta`` saved; idempotency keys in flight when the process stopped are freed."""
+        self.requests, self.refunds = store.meta_json("requests"), store.meta_json("refunds")
+        self.default_processing_channel_id = store.meta_json("default_processing_channel_id")
+        self.clock.offset = timedelta(*store.meta_json("clock"))
+        self._faults.settings = store.meta_json("faults")
+        self._outbox.restore(store.meta_json("outbox"))
+        for name, stream in self._streams().items():
+            set_random_state(stream, store.meta(name))
+        # Their requests never answered (nothing was sent), so a retry with the key must run.
+        store.write("DELETE FROM idempotency WHERE json_extract(v, '$.status') IS NULL")
 
     # --- ids, request bookkeeping ----------------------------------------------------------
 
@@ -109,13 +182,13 @@ class SandboxState:
 
     def new_request_id(self) -> str:
         """A fresh ``Cko-Request-Id`` (UUID-shaped, as Checkout.com's are)."""
-        with self._lock:
+        with self._bookkeeping:
             bits = self._request_random.getrandbits(128)
         hex32 = f"{bits:032x}"
         return f"{hex32[:8]}-{hex32[8:12]}-4{hex32[13:16]}-a{hex32[17:20]}-{hex32[20:]}"
 
     def count_request(self) -> None:
-        with self._lock:
+        with self._bookkeeping:
             self.requests += 1
 
     def is_valid_key(self, presented: str) -> bool:
@@ -142,7 +215,7 @@ class SandboxState:
 
     def begin_idempotent(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
         """Claim ``key``, or return the stored (status, body) to replay (see ``IdempotencyStore.begin``)."""
-        with self._lock:
+        with self._bookkeeping:
             return self._idempotency.begin(key, fingerprint)
 
     def finish_idempotent(self, key: str, status: int, body: bytes) -> None:
@@ -391,7 +464,7 @@ class SandboxState:
             return dict(self._faults.settings)
 
     def draw_faults(self) -> FaultPlan:
-        with self._lock:
+        with self._bookkeeping:
             return self._faults.draw()
 
     # --- internals ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .chaos import CHAOS_OFF, WebhookChaos, chaos_settings
 from .clock import SandboxClock, isoformat
 from .exceptions import InvalidRequest, MalformedRequest
 from .resources import Event
+from .store import SqliteLog, SqliteStore
 from .validation import is_webhook_url
 
 #: Sandbox rule: Checkout.com's retry schedule for a failed webhook delivery (8 retries), measured on
@@ -37,6 +38,7 @@ class DeliveryAttempt:
     kind: str = "delivery"  #: one of ``chaos.DELIVERY_KINDS``
     status_code: int | None = None
     done: bool = False  #: False while the POST is in flight (not yet listed)
+    seq: int = 0  #: its place in the log, in claim order (a state file's log is written as attempts end)
 
 
 @dataclass(eq=False)
@@ -62,7 +64,9 @@ class WebhookDelivery:
 class WebhookOutbox:
     """Queued and retrying deliveries, the webhook settings, and the log of attempts."""
 
-    def __init__(self, clock: SandboxClock, on_change: Callable[[], None], seed: int | None = None):
+    def __init__(
+        self, clock: SandboxClock, on_change: Callable[[], None], seed: int | None = None, store: SqliteStore | None = None
+    ):
         self._clock = clock
         #: called when deliveries may have come due (the caller's lock held: it must not block)
         self._on_change = on_change
@@ -70,7 +74,10 @@ class WebhookOutbox:
         self.url: str | None = None
         self._signature_key: str | None = None
         self._queue: list[WebhookDelivery] = []  #: queued and retrying deliveries, in event order
-        self._attempts: list[DeliveryAttempt] = []  #: every delivery attempt, oldest first
+        self._attempts: list[DeliveryAttempt] = []  #: every delivery attempt, oldest first (in memory)
+        #: with a state file: the finished attempts, in a table (``_attempts`` is then unused)
+        self._log = None if store is None else SqliteLog(store, "attempts", _encode_attempt, _decode_attempt)
+        self._next_seq = 1  #: the next attempt's place in the log
         #: duplicates, reordering and forgeries (off until a PUT turns them on), from their own seeded stream
         self._chaos = WebhookChaos(seed)
         #: True once chaos has been on: from then on the log marks each attempt's ``kind``
@@ -167,7 +174,10 @@ class WebhookOutbox:
             delivery.in_flight = DeliveryAttempt(
                 delivery.event_id, delivery.type, delivery.url, delivery.attempt, delivery.due_at, delivery.kind
             )
-            self._attempts.append(delivery.in_flight)
+            if self._log is None:
+                self._attempts.append(delivery.in_flight)
+            else:
+                delivery.in_flight.seq, self._next_seq = self._next_seq, self._next_seq + 1
         return due
 
     def record(self, delivery: WebhookDelivery, status_code: int | None) -> None:
@@ -183,6 +193,8 @@ class WebhookOutbox:
             return
         attempt.status_code, attempt.done = status_code, True
         delivery.in_flight = None
+        if self._log is not None:
+            self._log.append(attempt, attempt.seq)
         delivered = status_code is not None and 200 <= status_code < 300
         once = delivery.kind != "delivery"
         if delivered or once or delivery.cancelled or delivery.attempt > len(WEBHOOK_RETRY_DELAYS):
@@ -198,6 +210,8 @@ class WebhookOutbox:
 
     def delivery_count(self) -> int:
         """Delivery attempts made so far: each retry counts, and so does each duplicate and forgery (every POST)."""
+        if self._log is not None:
+            return len(self._log)
         return sum(attempt.done for attempt in self._attempts)
 
     def deliveries(self) -> list[dict]:
@@ -209,7 +223,7 @@ class WebhookOutbox:
         it had before chaos existed.
         """
         log = []
-        for attempt in self._attempts:
+        for attempt in self._attempts if self._log is None else self._log:
             if not attempt.done:
                 continue
             entry = {
@@ -224,6 +238,36 @@ class WebhookOutbox:
                 entry["kind"] = attempt.kind
             log.append(entry)
         return log
+
+    # --- a state file's copy (``store.py``): small, saved with every transaction ----------------
+
+    def snapshot(self) -> dict:
+        """The settings and the queued deliveries, JSON-ready (what a restart restores)."""
+        queue = [
+            [d.event_id, d.type, d.url, d.body.decode("latin-1"), d.headers, d.due_at.isoformat(), d.attempt, d.kind]
+            for d in self._queue if not d.cancelled
+        ]
+        return {
+            "url": self.url, "signature_key": self._signature_key, "chaos": self._chaos.settings,
+            "marked": self._marked, "next_seq": self._next_seq, "queue": queue,
+        }
+
+    def restore(self, saved: dict) -> None:
+        """Take back a :meth:`snapshot`. Attempts in flight when the process stopped are retried (at least once)."""
+        self.url, self._signature_key, self._chaos.settings = saved["url"], saved["signature_key"], saved["chaos"]
+        self._marked, self._next_seq = saved["marked"], saved["next_seq"]
+        self._queue = [
+            WebhookDelivery(event_id, kind_, url, body.encode("latin-1"), headers, datetime.fromisoformat(due), attempt, kind=kind)
+            for event_id, kind_, url, body, headers, due, attempt, kind in saved["queue"]
+        ]
+
+
+def _encode_attempt(attempt: DeliveryAttempt) -> dict:
+    return {**attempt.__dict__, "attempted_at": attempt.attempted_at.isoformat()}
+
+
+def _decode_attempt(data: dict) -> DeliveryAttempt:
+    return DeliveryAttempt(**{**data, "attempted_at": datetime.fromisoformat(data["attempted_at"])})
 
 
 def _encode(body: dict) -> bytes:

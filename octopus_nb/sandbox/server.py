@@ -23,6 +23,7 @@ from .._shared.serving import ServerThread
 from .handlers import MAX_BODY_BYTES
 from .models import CONFIRM_RESPONSES, SandboxState
 from .outbox import WebhookDelivery
+from .store import SqliteStore, StateFileError
 from .urls import DEFAULT_HANDLER, ROUTES
 
 __all__ = [
@@ -145,9 +146,12 @@ class SandboxApplication(tornado.web.Application):
     """The tornado app: the routes, the sandbox's current state, its webhook worker, handler bugs."""
 
     def __init__(
-        self, seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment", **settings
+        self, seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment",
+        state_path: str | Path | None = None, **settings
     ):
         self._seed, self._secret_key, self._confirm_response = seed, secret_key, confirm_response
+        #: the state file (``--state PATH``), open and locked until ``close()``; None: memory only
+        self.store = None if state_path is None else SqliteStore(state_path)
         #: unexpected exceptions raised in handlers (bugs); tests fail when this is not empty
         self.errors: list[BaseException] = []
         #: delivers the outbox's webhooks off the request path; run by the server thread
@@ -159,7 +163,7 @@ class SandboxApplication(tornado.web.Application):
     def _new_state(self, base_url: str) -> SandboxState:
         return SandboxState(
             self._seed, self._secret_key, base_url, on_outbox_change=self.webhook_worker.wake,
-            confirm_response=self._confirm_response,
+            confirm_response=self._confirm_response, store=self.store,
         )
 
     def reset(self, base_url: str | None = None) -> None:
@@ -167,24 +171,47 @@ class SandboxApplication(tornado.web.Application):
 
         ``base_url`` (default: the current one) is where the new state's links point. Queued webhook
         deliveries are forgotten with the old state; one in flight finishes, but its result is dropped.
+        With a state file, the file is emptied too.
         """
+        if self.store is not None:
+            with self.store.lock:
+                self.store.clear()
+                self.state = self._new_state(self.state.base_url if base_url is None else base_url)
+            return
         self.state = self._new_state(self.state.base_url if base_url is None else base_url)
+
+    def serve_at(self, base_url: str) -> None:
+        """Point links at the bound address: in memory a fresh state (a reset); with a state file, the saved one."""
+        if self.store is None:
+            return self.reset(base_url=base_url)
+        self.state = self._new_state(base_url)
+
+    def close(self) -> None:
+        """Close the state file and release its lock (nothing to do in memory)."""
+        if self.store is not None:
+            self.store.close()
 
 
 def make_app(
-    seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment"
+    seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment",
+    state_path: str | Path | None = None,
 ) -> SandboxApplication:
     """The tornado application of a sandbox (contract §1-§6), with its webhook worker (not started).
 
     ``confirm_response`` picks confirm's answer: ``"payment"`` (202, the seed page's payment) or
     ``"setup"`` (200, the PaymentSetup with the payment under ``latest_payment``); ``reset()`` keeps it.
 
+    ``state_path`` keeps the state in that SQLite file (see ``store.py``): a restart with the
+    same path restores everything.
+
     Raises:
         ValueError: ``secret_key`` does not have Checkout.com's shape, or ``confirm_response`` is
             neither ``"payment"`` nor ``"setup"``.
+        StateFileError: ``state_path`` is not a sandbox state file, was written by a newer
+            schema, or another running sandbox holds it (the file is left untouched).
     """
     return SandboxApplication(
-        seed, secret_key, confirm_response, compress_response=False, log_function=_log_request
+        seed, secret_key, confirm_response, state_path, compress_response=False, log_function=_log_request
     )
 
 
@@ -196,6 +223,10 @@ class Sandbox:
 
     ``confirm_response`` picks which of the two published confirm answers it serves: ``"payment"``
     (202 with the payment, the seed page; the default) or ``"setup"`` (200 with the PaymentSetup).
+
+    ``state_path`` keeps everything in that SQLite file, committed before each answer is sent;
+    a sandbox started again on the same path carries on where it stopped (the seed is the
+    file's). Without it the state lives in memory and ``start()`` begins afresh.
 
     >>> with Sandbox(seed=7) as sb:
     ...     sb.base_url  # doctest: +SKIP
@@ -209,9 +240,10 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         confirm_response: str = "payment",
+        state_path: str | Path | None = None,
     ):
         #: the tornado application: routes, the current state, the webhook worker, handler bugs
-        self.app = make_app(seed=seed, secret_key=secret_key, confirm_response=confirm_response)
+        self.app = make_app(seed=seed, secret_key=secret_key, confirm_response=confirm_response, state_path=state_path)
         self.host = host
         self.port = port
         self._server = ServerThread(
@@ -257,14 +289,17 @@ class Sandbox:
     def start(self) -> "Sandbox":
         if self.is_running():
             raise SandboxAlreadyRunning("Sandbox is already running at " + self.state.base_url)
-        # Links name the bound address, known only now: serve from a fresh state built with it.
-        self.app.reset(base_url=self._server.start())
+        # Links name the bound address, known only now: serve from a state built with it (fresh,
+        # or with a state file the one saved there).
+        self.app.serve_at(self._server.start())
         return self
 
     def stop(self) -> None:
+        """Stop serving; with a state file, close it and release its lock."""
         if not self.is_running():
             raise SandboxAlreadyRunning("Sandbox is not running")
         self._server.stop()
+        self.app.close()
 
     def flush_webhooks(self, timeout: float = 5.0) -> list[dict]:
         """Wait until every webhook delivery due now has been attempted; return the deliveries log.
@@ -306,14 +341,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--confirm-response", choices=CONFIRM_RESPONSES, default="payment",
         help="confirm answers 202 with the payment (the seed page, default) or 200 with the PaymentSetup",
     )
+    parser.add_argument(
+        "--state", metavar="PATH", default=None,
+        help="keep the state in this SQLite file; started again with it, the sandbox carries on (the seed is the file's)",
+    )
     args = parser.parse_args(argv)
 
     try:
         sandbox = Sandbox(
             seed=args.seed, secret_key=args.secret_key, host=args.host, port=args.port,
-            confirm_response=args.confirm_response,
+            confirm_response=args.confirm_response, state_path=args.state,
         )
-    except ValueError as exc:
+    except (ValueError, StateFileError) as exc:
         print(exc, file=sys.stderr)
         return 2
     done = threading.Event()
@@ -322,13 +361,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sandbox.start()
     except OSError as exc:
+        sandbox.app.close()
         print(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc} (try --port 0 for a free port)", file=sys.stderr)
         return 2
     try:
         print(sandbox.base_url, flush=True)
         print(
-            f"octopus-nb sandbox serving {sandbox.base_url} (seed={args.seed}, confirm answers with the "
-            f"{sandbox.confirm_response}); Ctrl-C stops it", file=sys.stderr, flush=True,
+            f"octopus-nb sandbox serving {sandbox.base_url} (seed={sandbox.state.seed}, confirm answers with the "
+            f"{sandbox.confirm_response}{f', state in {args.state}' if args.state else ''}); Ctrl-C stops it",
+            file=sys.stderr, flush=True,
         )
         done.wait()
     finally:

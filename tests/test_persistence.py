@@ -1,0 +1,269 @@
+"""A sandbox that forgets nothing: ``Sandbox(state_path=...)`` / ``python -m octopus_nb.sandbox --state PATH``.
+
+Restarting on the same file restores everything; ``kill -9`` under concurrent load loses no
+acknowledged answer (every id a client got a 2xx for is there, and its idempotency key replays
+it); a file that is not a sandbox's, a newer schema's or one in use is refused with exit 2 and
+one line, and left untouched. Everything on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from octopus_nb.sandbox import Sandbox
+from octopus_nb.sandbox.store import SCHEMA_VERSION
+
+KEY = "sk_sbox_octopusnbsandboxdefaultkey="
+AUTH = {"Authorization": f"Bearer {KEY}"}
+BODY = {
+    "amount": 1000, "currency": "HKD", "reference": "ORD-5023-4E89",
+    "settings": {"success_url": "https://example.com/s", "failure_url": "https://example.com/f"},
+}
+
+
+def call(base_url, method, path, body=None, key=None, session=requests):
+    headers = dict(AUTH)
+    if key is not None:
+        headers["Cko-Idempotency-Key"] = key
+    return session.request(method, base_url + path, json=body, headers=headers, timeout=5)
+
+
+def flow(base_url, n):
+    """create → confirm → approve → refund, with idempotency keys; returns what a restart must show."""
+    setup = call(base_url, "POST", "/payments/setups", BODY, key=f"create-{n}").json()
+    payment = call(base_url, "POST", f"/payments/setups/{setup['id']}/confirm/octopus", key=f"confirm-{n}").json()
+    call(base_url, "POST", f"/_sandbox/payments/{payment['id']}/approve")
+    refund = call(base_url, "POST", f"/payments/{payment['id']}/refunds", {"amount": 500}, key=f"refund-{n}")
+    assert refund.status_code == 202
+    return setup, payment, refund.json()
+
+
+def test_a_restart_restores_everything(tmp_path):
+    path = tmp_path / "state.db"
+    dead = "http://127.0.0.1:9/hooks"  # nothing listens: every attempt fails, and is logged
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        url = sandbox.base_url
+        assert call(url, "PUT", "/_sandbox/webhooks", {"url": dead, "signature_key": "whsec"}).status_code == 200
+        setup, payment, refund = flow(url, 1)
+        assert call(url, "PUT", "/_sandbox/faults", {"latency_ms": 1}).status_code == 200
+        assert call(url, "POST", "/_sandbox/clock", {"advance_seconds": 90}).json()["now"] == "2026-04-30T09:01:30.000Z"
+        deliveries = sandbox.flush_webhooks()
+        before = {
+            "setup": call(url, "GET", f"/payments/setups/{setup['id']}").json(),
+            "payment": call(url, "GET", f"/payments/{payment['id']}").json(),
+            "actions": call(url, "GET", f"/payments/{payment['id']}/actions").json(),
+            "stats": call(url, "GET", "/_sandbox/stats").json(),
+        }
+        events = [event.id for event in sandbox.state.events]
+    assert len(deliveries) == len(events) == 5  # pending, capture pending, captured, refund pending, refunded
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        url2 = sandbox.base_url
+        after_setup = call(url2, "GET", f"/payments/setups/{setup['id']}").json()
+        assert after_setup == {**before["setup"], **_relinked(before["setup"], url, url2)}
+        assert call(url2, "GET", f"/payments/{payment['id']}").json()["status"] == "Partially Refunded"
+        assert call(url2, "GET", f"/payments/{payment['id']}/actions").json() == before["actions"]
+        assert call(url2, "GET", "/_sandbox/clock").json() == {"now": "2026-04-30T09:01:30.000Z"}
+        assert call(url2, "GET", "/_sandbox/webhooks").json() == {"url": dead}
+        assert call(url2, "GET", "/_sandbox/faults").json() == {"latency_ms": 1}
+        assert call(url2, "GET", "/_sandbox/webhooks/deliveries").json() == deliveries
+        assert [event.id for event in sandbox.state.events] == events
+        # replays with the same keys return the same bodies, and create nothing
+        assert call(url2, "POST", "/payments/setups", BODY, key="create-1").json() == setup
+        assert call(url2, "POST", f"/payments/setups/{setup['id']}/confirm/octopus", key="confirm-1").json() == payment
+        replay = call(url2, "POST", f"/payments/{payment['id']}/refunds", {"amount": 500}, key="refund-1")
+        assert replay.status_code == 202 and replay.json() == refund
+        stats = call(url2, "GET", "/_sandbox/stats").json()
+        assert {k: stats[k] for k in ("setups", "payments", "refunds")} == {"setups": 1, "payments": 1, "refunds": 1}
+        assert stats["requests"] > before["stats"]["requests"]  # the count carried on
+        assert call(url2, "PUT", "/_sandbox/faults", {}).status_code == 200
+        next_setup = call(url2, "POST", "/payments/setups", BODY).json()
+    # the seeded id sequence continued: the same calls in one uninterrupted in-memory run give the same next id
+    with Sandbox(seed=7) as memory:
+        url3 = memory.base_url
+        call(url3, "PUT", "/_sandbox/webhooks", {"url": dead, "signature_key": "whsec"})
+        flow(url3, 1)
+        call(url3, "PUT", "/_sandbox/faults", {"latency_ms": 1})
+        call(url3, "POST", "/_sandbox/clock", {"advance_seconds": 90})
+        memory.flush_webhooks()
+        call(url3, "PUT", "/_sandbox/faults", {})
+        assert call(url3, "POST", "/payments/setups", BODY).json()["id"] == next_setup["id"]
+
+
+def _relinked(view, old, new):
+    """The links of a view point at the server that answers (a restart may bind another port)."""
+    import json
+
+    return json.loads(json.dumps(view).replace(old, new))
+
+
+def test_reset_empties_the_file_and_the_model_api_persists_too(tmp_path):
+    path = tmp_path / "state.db"
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        setup = sandbox.state.create_payment_setup(BODY)  # the Python surface commits as well
+        sandbox.state.advance_clock(60)
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        assert sandbox.state.get_payment_setup(setup["id"])["id"] == setup["id"]
+        assert call(sandbox.base_url, "POST", "/_sandbox/reset").json() == {"now": "2026-04-30T09:00:00.000Z"}
+        assert sandbox.state.stats()["setups"] == 0
+        again = sandbox.state.create_payment_setup(BODY)
+    assert again["id"] == setup["id"]  # the seeded sequence started over
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        assert sandbox.state.stats()["setups"] == 1
+
+
+# --- kill -9 under load ---------------------------------------------------------------------
+
+
+def start_cli(path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", "7", "--state", str(path), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    base_url = process.stdout.readline().strip()
+    assert base_url.startswith("http://127.0.0.1:"), process.stderr.read()
+    return process, base_url
+
+
+def load(base_url: str, worker: int, cycle: int, stop: threading.Event, acknowledged: list) -> None:
+    """Create and confirm with idempotency keys until stopped; record every 2xx received."""
+    session = requests.Session()
+    n = 0
+    while not stop.is_set():
+        n += 1
+        try:
+            key = f"c{cycle}-w{worker}-n{n}"
+            created = call(base_url, "POST", "/payments/setups", BODY, key=key + "-create", session=session)
+            if created.status_code != 200:
+                continue
+            setup_id = created.json()["id"]
+            acknowledged.append((key + "-create", "/payments/setups", setup_id, f"/payments/setups/{setup_id}"))
+            path = f"/payments/setups/{setup_id}/confirm/octopus"
+            confirmed = call(base_url, "POST", path, key=key + "-confirm", session=session)
+            if confirmed.status_code == 202:
+                payment_id = confirmed.json()["id"]
+                acknowledged.append((key + "-confirm", path, payment_id, f"/payments/{payment_id}"))
+        except requests.RequestException:
+            return  # the server was killed: what was not acknowledged may or may not be there
+    session.close()
+
+
+def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path):
+    path = tmp_path / "state.db"
+    rng = random.Random(1)
+    acknowledged: list = []
+    started = time.monotonic()
+    for cycle in range(3):
+        process, base_url = start_cli(path)
+        stop = threading.Event()
+        threads = [threading.Thread(target=load, args=(base_url, w, cycle, stop, acknowledged)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(rng.uniform(0.5, 1.5))
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=10) == -signal.SIGKILL
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
+    assert len(acknowledged) > 30  # the load did run
+    process, base_url = start_cli(path)
+    try:
+        session = requests.Session()
+        for key, path_, resource_id, get_path in acknowledged:
+            assert call(base_url, "GET", get_path, session=session).json()["id"] == resource_id
+            body = BODY if path_ == "/payments/setups" else None
+            replay = call(base_url, "POST", path_, body, key=key, session=session)
+            assert replay.status_code in (200, 202) and replay.json()["id"] == resource_id, key
+        stats = call(base_url, "GET", "/_sandbox/stats", session=session).json()
+        assert stats["setups"] >= sum(1 for a in acknowledged if a[1] == "/payments/setups")
+        session.close()
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+    assert time.monotonic() - started < 30
+
+
+# --- files refused: exit 2, one line, the file untouched ----------------------------------------
+
+
+def refused(path: Path) -> str:
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    result = subprocess.run(
+        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--state", str(path)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    message = result.stderr.strip()
+    assert message and "\n" not in message and str(path) in message
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    return message
+
+
+def test_random_bytes_are_refused(tmp_path):
+    path = tmp_path / "noise.db"
+    path.write_bytes(random.Random(3).randbytes(4096))
+    assert "not a sandbox state file" in refused(path)
+
+
+def test_another_sqlite_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+    db.close()
+    assert "not a sandbox state file" in refused(path)
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        sandbox.state.create_payment_setup(BODY)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.execute("PRAGMA journal_mode=DELETE")  # the header written to the main file
+    db.close()
+    assert "newer" in refused(path)
+
+
+def test_a_file_in_use_is_refused(tmp_path):
+    path = tmp_path / "busy.db"
+    process, base_url = start_cli(path)
+    try:
+        call(base_url, "POST", "/payments/setups", BODY)
+        result = subprocess.run(
+            [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--state", str(path)],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert result.returncode == 2 and "in use by another running sandbox" in result.stderr
+        assert "\n" not in result.stderr.strip()
+        assert call(base_url, "GET", "/_sandbox/stats").json()["setups"] == 1  # the first one still serves
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+    with pytest.raises(Exception, match="in use"):
+        with Sandbox(state_path=path):
+            with Sandbox(state_path=path):
+                pass
+
+
+def test_without_a_state_file_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with Sandbox(seed=7) as sandbox:
+        sandbox.state.create_payment_setup(BODY)
+        assert sandbox.state.store is None
+    assert os.listdir(tmp_path) == []
