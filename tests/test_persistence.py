@@ -107,6 +107,33 @@ def _relinked(view, old, new):
     return json.loads(json.dumps(view).replace(old, new))
 
 
+def test_queued_webhook_retries_survive_a_restart(tmp_path):
+    path = tmp_path / "state.db"
+    dead = "http://127.0.0.1:9/hooks"
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        call(sandbox.base_url, "PUT", "/_sandbox/webhooks", {"url": dead, "signature_key": "whsec"})
+        setup = call(sandbox.base_url, "POST", "/payments/setups", BODY).json()
+        call(sandbox.base_url, "POST", f"/payments/setups/{setup['id']}/confirm/octopus")
+        first = sandbox.flush_webhooks()
+    assert [(d["type"], d["attempt"]) for d in first] == [("payment_pending", 1)]
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        call(sandbox.base_url, "POST", "/_sandbox/clock", {"advance_seconds": 300})  # the first retry is due
+        log = sandbox.flush_webhooks()
+    assert [(d["type"], d["attempt"]) for d in log] == [("payment_pending", 1), ("payment_pending", 2)]
+    assert log[1]["attempted_at"] == "2026-04-30T09:05:00.000Z"
+
+
+def test_an_unseeded_sandbox_persists_too(tmp_path):
+    path = tmp_path / "state.db"
+    with Sandbox(state_path=path) as sandbox:
+        setup = sandbox.state.create_payment_setup(BODY)
+        moved = sandbox.state.advance_clock(3600)["now"]
+    with Sandbox(state_path=path) as sandbox:
+        assert sandbox.state.seed is None
+        assert sandbox.state.get_payment_setup(setup["id"])["id"] == setup["id"]
+        assert sandbox.state.now() >= moved  # real time, plus the hour advanced
+
+
 def test_reset_empties_the_file_and_the_model_api_persists_too(tmp_path):
     path = tmp_path / "state.db"
     with Sandbox(seed=7, state_path=path) as sandbox:
@@ -267,3 +294,20 @@ def test_without_a_state_file_nothing_is_written(tmp_path, monkeypatch):
         sandbox.state.create_payment_setup(BODY)
         assert sandbox.state.store is None
     assert os.listdir(tmp_path) == []
+
+
+def test_request_ids_continue_after_a_restart(tmp_path):
+    from octopus_nb.sandbox.models import SandboxState
+    from octopus_nb.sandbox.store import SqliteStore
+
+    memory = SandboxState(seed=7)
+    expected = [memory.new_request_id() for _ in range(5)]
+    store = SqliteStore(tmp_path / "state.db")
+    state = SandboxState(seed=7, store=store)
+    made = [state.new_request_id() for _ in range(3)]
+    state.commit()  # what a handler does as its answer goes out
+    store.close()
+    store = SqliteStore(tmp_path / "state.db")
+    made += [SandboxState(seed=7, store=store).new_request_id() for _ in range(1)]
+    store.close()
+    assert made == expected[:4]

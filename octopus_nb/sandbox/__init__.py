@@ -1,10 +1,10 @@
 """The embedded Checkout.com sandbox: a stateful simulator of the Payment Setup API on loopback.
 
 ``models`` holds the API operations (composing ``resources``, ``ledger``, ``idempotency``,
-``outbox``, ``faults``, ``views``, ``validation`` and ``clock``), ``exceptions`` the refusals,
-``urls`` the routing table, ``handlers`` the HTTP surface (with ``templates/``), ``server`` the
-application, the webhook worker, the thread and the CLI. It imports nothing from ``octopus_nb``
-but ``octopus_nb._shared``.
+``outbox``, ``faults``, ``views``, ``validation``, ``clock`` and ``store``, which keeps the state
+in memory or in an SQLite file), ``exceptions`` the refusals, ``urls`` the routing table,
+``handlers`` the HTTP surface (with ``templates/``), ``server`` the application, the webhook
+worker, the thread and the CLI. It imports nothing from ``octopus_nb`` but ``octopus_nb._shared``.
 """
 
 from .models import DEFAULT_SECRET_KEY, SandboxState

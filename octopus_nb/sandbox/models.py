@@ -3,7 +3,8 @@
 The parts each hold one idea: ``resources`` (the data and the lifecycle table), ``ledger`` (the
 resources held, their lookups and status changes), ``idempotency`` (the key store), ``outbox``
 (webhook deliveries; ``chaos`` repeats, shuffles and forges them), ``faults`` (fault injection),
-``views`` (wire JSON), ``validation`` (request rules and readiness), ``clock`` (sandbox time). Nothing here knows
+``views`` (wire JSON), ``validation`` (request rules and readiness), ``clock`` (sandbox time), ``store``
+(where the collections live: dicts, or an SQLite file with one transaction per call). Nothing here knows
 about HTTP: methods are named after API operations, take plain data and return plain data (what
 the handlers serialise), and raise ``exceptions.SandboxError`` subclasses that ``handlers.py``
 maps to status codes. Time comes from the sandbox clock and randomness from one seedable
@@ -28,7 +29,7 @@ from .idempotency import IdempotencyStore, fingerprint
 from .ledger import Ledger
 from .outbox import WebhookDelivery, WebhookOutbox
 from .resources import REFUNDABLE, Payment, PaymentSetup
-from .store import SqliteStore, random_state, set_random_state, tracked
+from .store import SqliteStore, random_state, set_random_state
 from .validation import is_number, octopus_readiness, refund_errors, setup_field_errors, with_payment_id
 
 #: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
@@ -71,7 +72,7 @@ class SandboxState:
         store: SqliteStore | None = None,
     ):
         if store is not None and store.restored:
-            seed = store.meta_json("seed")  # a state file keeps the seed it was made with
+            seed = store.meta_json("state")["seed"]  # a state file keeps the seed it was made with
         #: the seed this state was built with
         self.seed = seed
         if confirm_response not in CONFIRM_RESPONSES:
@@ -90,6 +91,8 @@ class SandboxState:
         #: request ids come from their own stream, so an extra GET never shifts resource ids
         self._request_random = random.Random(seed + 1) if seed is not None else random.SystemRandom()
         self.clock = SandboxClock(frozen=seed is not None)
+        #: whether the id stream was drawn from since a state file last saved it; request ids made
+        self._ids_drawn, self._request_ids = True, 0
         self.default_processing_channel_id = self._new_id("pc")
         self.requests = 0
         self.refunds = 0
@@ -110,8 +113,6 @@ class SandboxState:
             self._lock = store.lock
             #: the lock for bookkeeping saved with the request's operation (``TransactionLock.deferred``)
             self._bookkeeping = store.lock.deferred
-            self.random, self._request_random = tracked(self.random), tracked(self._request_random)
-            self._faults._random, self._outbox._chaos._random = tracked(self._faults._random), tracked(self._outbox._chaos._random)
             with self._lock:
                 store.lock.commit = self._commit
                 if store.restored:
@@ -134,41 +135,51 @@ class SandboxState:
         return self._lock
 
     def _meta(self) -> dict:
-        """The small values a state file saves with every transaction (resources live in tables)."""
+        """What a state file saves with every transaction besides the tables: one small row, and the streams drawn from.
+
+        A stream's state is 2.5 KB, so it is saved only when it may have been drawn from since the
+        last commit; the request-id stream is saved as a count (each id is one 128-bit draw) and
+        replayed on restore, so the bookkeeping every request does costs one small row.
+        """
         offset = self.clock.offset
-        meta = {
+        meta: dict = {"state": {
             "seed": self.seed,
             "requests": self.requests,
+            "request_ids": self._request_ids,
             "refunds": self.refunds,
             "default_processing_channel_id": self.default_processing_channel_id,
             "clock": [offset.days, offset.seconds, offset.microseconds],
             "faults": self._faults.settings,
             "outbox": self._outbox.snapshot(),
-        }
+        }}
+        drawn = {"random": self._ids_drawn, "faults_random": bool(self._faults.settings), "chaos_random": self._outbox._chaos.on}
+        self._ids_drawn = False
         for name, stream in self._streams().items():
-            saved = random_state(stream)
+            saved = random_state(stream) if drawn[name] else None
             if saved is not None:
                 meta[name] = saved
         return meta
 
     def _streams(self) -> dict:
-        return {
-            "random": self.random, "request_random": self._request_random,
-            "faults_random": self._faults._random, "chaos_random": self._outbox._chaos._random,
-        }
+        return {"random": self.random, "faults_random": self._faults._random, "chaos_random": self._outbox._chaos._random}
 
     def _commit(self) -> None:
         self.store.commit(self._meta())
 
     def _restore(self, store: SqliteStore) -> None:
         """Take back what ``_meta`` saved; idempotency keys in flight when the process stopped are freed."""
-        self.requests, self.refunds = store.meta_json("requests"), store.meta_json("refunds")
-        self.default_processing_channel_id = store.meta_json("default_processing_channel_id")
-        self.clock.offset = timedelta(*store.meta_json("clock"))
-        self._faults.settings = store.meta_json("faults")
-        self._outbox.restore(store.meta_json("outbox"))
+        saved = store.meta_json("state")
+        self.requests, self.refunds = saved["requests"], saved["refunds"]
+        self.default_processing_channel_id = saved["default_processing_channel_id"]
+        self.clock.offset = timedelta(*saved["clock"])
+        self._faults.settings = saved["faults"]
+        self._outbox.restore(saved["outbox"])
         for name, stream in self._streams().items():
             set_random_state(stream, store.meta(name))
+        if self.seed is not None:
+            for _ in range(saved["request_ids"] - self._request_ids):
+                self._request_random.getrandbits(128)
+        self._request_ids = saved["request_ids"]
         # Their requests never answered (nothing was sent), so a retry with the key must run.
         store.write("DELETE FROM idempotency WHERE json_extract(v, '$.status') IS NULL")
 
@@ -178,12 +189,14 @@ class SandboxState:
         return prefix + "_" + self._new_token()
 
     def _new_token(self) -> str:
+        self._ids_drawn = True
         return "".join(self.random.choice(_BASE32) for _ in range(26))
 
     def new_request_id(self) -> str:
         """A fresh ``Cko-Request-Id`` (UUID-shaped, as Checkout.com's are)."""
         with self._bookkeeping:
             bits = self._request_random.getrandbits(128)
+            self._request_ids += 1
         hex32 = f"{bits:032x}"
         return f"{hex32[:8]}-{hex32[8:12]}-4{hex32[13:16]}-a{hex32[17:20]}-{hex32[20:]}"
 

@@ -5,10 +5,11 @@ pending expiries, events; ``idempotency``: the key store; ``outbox``: the delive
 write through the small table objects made here. In memory they are plain dicts and lists, exactly
 as before. In an SQLite file (the standard library's ``sqlite3``, WAL journal) each resource is a
 JSON row by id, read when asked for and written back when the state's lock is released: one
-transaction per model call, committed before the handler sends its answer. What is small and
-changes on every call (the clock, the seeded ``random.Random`` states, counters, webhook, chaos and
-fault settings, the queued webhook deliveries) is one ``meta`` row each, saved in the same
-transaction, so a restart continues the same id sequence. Nothing per resource stays in memory
+transaction per model call (the bookkeeping a request does first, its request id, count, fault
+draw and idempotency claim, is saved with its operation), committed before the handler sends its
+answer. What is small and changes on every call (the clock, counters, webhook, chaos and fault
+settings, the queued webhook deliveries) is one ``meta`` row, and each seeded ``random.Random``
+state another, saved in the same transaction, so a restart continues the same id sequence. Nothing per resource stays in memory
 between calls, so the process's memory stays flat however much is stored.
 
 Crash safety: the WAL journal with ``synchronous=NORMAL`` survives the process being killed at any
@@ -25,12 +26,14 @@ import json
 import marshal
 import os
 import random
-import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .resources import Action, Event, Payment, PaymentSetup
+
+if TYPE_CHECKING:
+    import sqlite3
 
 #: the layout this code writes; a file written by a later one is refused, not guessed at
 SCHEMA_VERSION = 1
@@ -88,38 +91,10 @@ def _encode_meta(value: Any) -> bytes:
     return value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode()
 
 
-class TrackedRandom(random.Random):
-    """A ``random.Random`` that notes when it was drawn from, so a commit saves its state only then.
-
-    (Its state is 2.5 KB; reading and saving it on every transaction would cost more than the rest.)
-    """
-
-    #: True once drawn from since the state was last saved
-    drawn = True
-
-    def getrandbits(self, k: int) -> int:
-        self.drawn = True
-        return super().getrandbits(k)
-
-    def random(self) -> float:
-        self.drawn = True
-        return super().random()
-
-
-def tracked(stream: random.Random) -> random.Random:
-    """``stream`` as a :class:`TrackedRandom` in the same state (``SystemRandom`` as it is: nothing to save)."""
-    if isinstance(stream, random.SystemRandom):
-        return stream
-    copy = TrackedRandom()
-    copy.setstate(stream.getstate())
-    return copy
-
-
 def random_state(stream: Any) -> bytes | None:
-    """A seeded stream's state as bytes if it was drawn from since last asked (else None: unchanged, or ``SystemRandom``)."""
-    if not getattr(stream, "drawn", False):
+    """A seeded stream's state as bytes (None for ``SystemRandom``: nothing to continue)."""
+    if isinstance(stream, random.SystemRandom):
         return None
-    stream.drawn = False
     return marshal.dumps(stream.getstate())
 
 
@@ -136,6 +111,8 @@ class SqliteStore:
     """
 
     def __init__(self, path: str | os.PathLike):
+        import sqlite3  # here, so the in-memory sandbox never pays for importing it
+
         self.path = Path(path)
         existed = check_state_file(self.path)
         # An OS lock beside the file, held while this store is open; the OS drops it when the
@@ -193,7 +170,7 @@ class SqliteStore:
     @property
     def restored(self) -> bool:
         """True when the file holds a state saved earlier (False: new, or reset)."""
-        return "seed" in self._written
+        return "state" in self._written
 
     def meta(self, name: str) -> bytes | None:
         return self._written.get(name)
@@ -406,17 +383,25 @@ class SqliteAwaiting:
 
     def __init__(self, store: SqliteStore, payments: SqliteTable):
         self._store, self._payments = store, payments
+        #: no payment expires before this (a timestamp; None: none pending), so most checks skip the query
+        self._earliest = store.execute("SELECT min(due) FROM awaiting").fetchone()[0]
 
     def __setitem__(self, payment_id: str, payment: Any) -> None:
-        self._store.write("INSERT OR REPLACE INTO awaiting (id, due) VALUES (?, ?)", (payment_id, payment.expires_on.timestamp()))
+        due = payment.expires_on.timestamp()
+        self._store.write("INSERT OR REPLACE INTO awaiting (id, due) VALUES (?, ?)", (payment_id, due))
+        self._earliest = due if self._earliest is None else min(self._earliest, due)
 
     def pop(self, payment_id: str, default: Any = None) -> Any:
         self._store.write("DELETE FROM awaiting WHERE id = ?", (payment_id,))
         return default
 
     def due(self, now: Any) -> list:
-        rows = self._store.execute("SELECT id FROM awaiting WHERE due <= ? ORDER BY due, rowid", (now.timestamp(),))
-        return [self._payments[payment_id] for (payment_id,) in rows.fetchall()]
+        moment = now.timestamp()
+        if self._earliest is None or moment < self._earliest:
+            return []
+        rows = self._store.execute("SELECT id FROM awaiting WHERE due <= ? ORDER BY due, rowid", (moment,)).fetchall()
+        self._earliest = self._store.execute("SELECT min(due) FROM awaiting WHERE due > ?", (moment,)).fetchone()[0]
+        return [self._payments[payment_id] for (payment_id,) in rows]
 
 
 class SqliteLog:
