@@ -185,6 +185,19 @@ def load(base_url: str, worker: int, cycle: int, stop: threading.Event, acknowle
     session.close()
 
 
+def check_acknowledged(base_url: str, acknowledged: list) -> None:
+    """Every id a client got a 2xx for is there, and replaying its request with its key returns the same id."""
+    session = requests.Session()
+    for key, path, resource_id, get_path in acknowledged:
+        assert call(base_url, "GET", get_path, session=session).json()["id"] == resource_id
+        body = BODY if path == "/payments/setups" else None
+        replay = call(base_url, "POST", path, body, key=key, session=session)
+        assert replay.status_code in (200, 202) and replay.json()["id"] == resource_id, key
+    stats = call(base_url, "GET", "/_sandbox/stats", session=session).json()
+    assert stats["setups"] >= sum(1 for entry in acknowledged if entry[1] == "/payments/setups")
+    session.close()
+
+
 def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path):
     path = tmp_path / "state.db"
     rng = random.Random(1)
@@ -192,30 +205,23 @@ def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path):
     started = time.monotonic()
     for cycle in range(3):
         process, base_url = start_cli(path)
+        check_acknowledged(base_url, acknowledged)  # what the cycles before acknowledged survived
         stop = threading.Event()
         threads = [threading.Thread(target=load, args=(base_url, w, cycle, stop, acknowledged)) for w in range(4)]
         for thread in threads:
             thread.start()
-        time.sleep(rng.uniform(0.5, 1.5))
-        process.send_signal(signal.SIGKILL)
+        time.sleep(rng.uniform(0.3, 0.8))
+        process.send_signal(signal.SIGKILL)  # at a random moment, requests in flight
         assert process.wait(timeout=10) == -signal.SIGKILL
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
         process.stdout.close()
         process.stderr.close()
-    assert len(acknowledged) > 30  # the load did run
+    assert len(acknowledged) > 30, len(acknowledged)  # the load did run
     process, base_url = start_cli(path)
     try:
-        session = requests.Session()
-        for key, path_, resource_id, get_path in acknowledged:
-            assert call(base_url, "GET", get_path, session=session).json()["id"] == resource_id
-            body = BODY if path_ == "/payments/setups" else None
-            replay = call(base_url, "POST", path_, body, key=key, session=session)
-            assert replay.status_code in (200, 202) and replay.json()["id"] == resource_id, key
-        stats = call(base_url, "GET", "/_sandbox/stats", session=session).json()
-        assert stats["setups"] >= sum(1 for a in acknowledged if a[1] == "/payments/setups")
-        session.close()
+        check_acknowledged(base_url, acknowledged)
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
