@@ -293,7 +293,7 @@ def test_the_plan_is_seeded_and_draws_nothing_when_off():
     calm, chaotic = WebhookChaos(7), WebhookChaos(7)
     chaotic.settings = dict(CHAOS)
     plans = [chaotic.plan(2) for _ in range(20)]
-    assert calm._random.random() == WebhookChaos(7)._random.random()  # the stream is the chaos's own
+    assert calm.random.random() == WebhookChaos(7).random.random()  # the stream is the chaos's own
     again = WebhookChaos(7)
     again.settings = dict(CHAOS)
     assert [again.plan(2) for _ in range(20)] == plans

@@ -40,7 +40,8 @@ class WebhookChaos:
     def __init__(self, seed: int | None):
         #: the settings in force (all off until a PUT turns some on)
         self.settings = dict(CHAOS_OFF)
-        self._random = random.Random(seed + 3) if seed is not None else random.SystemRandom()
+        #: chaos's own seeded stream (a state file saves it)
+        self.random = random.Random(seed + 3) if seed is not None else random.SystemRandom()
 
     @property
     def on(self) -> bool:
@@ -61,12 +62,12 @@ class WebhookChaos:
         plan = []
         for index in range(count):
             plan.append((index, "delivery"))
-            if duplicate_rate and self._random.random() < duplicate_rate:
+            if duplicate_rate and self.random.random() < duplicate_rate:
                 plan.append((index, "duplicate"))
-            if forged_rate and self._random.random() < forged_rate:
+            if forged_rate and self.random.random() < forged_rate:
                 plan.append((index, "forgery"))
         if self.settings["reorder"] and len(plan) > 1:
-            self._random.shuffle(plan)
+            self.random.shuffle(plan)
         return plan
 
     def forge(self, event_body: dict) -> tuple[dict, str]:
@@ -78,5 +79,5 @@ class WebhookChaos:
         """
         data = event_body.get("data", {})
         forged = {**event_body, "data": {**data, "amount": data.get("amount", 0) * 10}}
-        wrong_key = f"forged-{self._random.getrandbits(128):032x}"
+        wrong_key = f"forged-{self.random.getrandbits(128):032x}"
         return forged, wrong_key

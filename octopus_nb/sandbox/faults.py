@@ -35,7 +35,8 @@ class FaultInjector:
     def __init__(self, seed: int | None):
         #: the current settings, as accepted (``None`` values dropped)
         self.settings: dict = {}
-        self._random = random.Random(seed + 2) if seed is not None else random.SystemRandom()
+        #: the faults' own seeded stream (a state file saves it)
+        self.random = random.Random(seed + 2) if seed is not None else random.SystemRandom()
 
     def configure(self, body: Any) -> dict:
         """Configure faults for API routes; ``{}`` turns them off.
@@ -72,7 +73,7 @@ class FaultInjector:
             return FaultPlan()
         latency = faults.get("latency_ms", 0) / 1000
         error_rate, drop_rate = faults.get("error_rate", 0), faults.get("drop_rate", 0)
-        if error_rate and self._random.random() < error_rate:
+        if error_rate and self.random.random() < error_rate:
             return FaultPlan(error_status=faults.get("status", 500), latency=latency)
-        drop = bool(drop_rate) and self._random.random() < drop_rate
+        drop = bool(drop_rate) and self.random.random() < drop_rate
         return FaultPlan(latency=latency, drop=drop)

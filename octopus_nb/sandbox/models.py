@@ -29,7 +29,8 @@ from .idempotency import IdempotencyStore, fingerprint
 from .ledger import Ledger
 from .outbox import WebhookDelivery, WebhookOutbox
 from .resources import REFUNDABLE, Payment, PaymentSetup
-from .store import SqliteStore, random_state, set_random_state
+from .state_file import StateFile
+from .store import SqliteStore
 from .validation import is_number, octopus_readiness, refund_errors, setup_field_errors, with_payment_id
 
 #: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
@@ -89,10 +90,10 @@ class SandboxState:
         #: resource ids and tokens; unseeded, they come from the OS and cannot be guessed
         self.random = random.Random(seed) if seed is not None else random.SystemRandom()
         #: request ids come from their own stream, so an extra GET never shifts resource ids
-        self._request_random = random.Random(seed + 1) if seed is not None else random.SystemRandom()
+        self.request_random = random.Random(seed + 1) if seed is not None else random.SystemRandom()
         self.clock = SandboxClock(frozen=seed is not None)
-        #: whether the id stream was drawn from since a state file last saved it; request ids made
-        self._ids_drawn, self._request_ids = True, 0
+        #: whether the id stream was drawn from since a state file last saved it; request ids made so far
+        self.ids_drawn, self.request_ids = True, 0
         self.default_processing_channel_id = self._new_id("pc")
         self.requests = 0
         self.refunds = 0
@@ -113,10 +114,11 @@ class SandboxState:
             self._lock = store.lock
             #: the lock for bookkeeping saved with the request's operation (``TransactionLock.deferred``)
             self._bookkeeping = store.lock.deferred
+            state_file = StateFile(self, store, self._faults, self._outbox)
             with self._lock:
-                store.lock.commit = self._commit
+                store.lock.commit = state_file.commit
                 if store.restored:
-                    self._restore(store)
+                    state_file.restore()
 
     # --- a state file (``store.py``) ------------------------------------------------------
 
@@ -134,69 +136,20 @@ class SandboxState:
         """
         return self._lock
 
-    def _meta(self) -> dict:
-        """What a state file saves with every transaction besides the tables: one small row, and the streams drawn from.
-
-        A stream's state is 2.5 KB, so it is saved only when it may have been drawn from since the
-        last commit; the request-id stream is saved as a count (each id is one 128-bit draw) and
-        replayed on restore, so the bookkeeping every request does costs one small row.
-        """
-        offset = self.clock.offset
-        meta: dict = {"state": {
-            "seed": self.seed,
-            "requests": self.requests,
-            "request_ids": self._request_ids,
-            "refunds": self.refunds,
-            "default_processing_channel_id": self.default_processing_channel_id,
-            "clock": [offset.days, offset.seconds, offset.microseconds],
-            "faults": self._faults.settings,
-            "outbox": self._outbox.snapshot(),
-        }}
-        drawn = {"random": self._ids_drawn, "faults_random": bool(self._faults.settings), "chaos_random": self._outbox._chaos.on}
-        self._ids_drawn = False
-        for name, stream in self._streams().items():
-            saved = random_state(stream) if drawn[name] else None
-            if saved is not None:
-                meta[name] = saved
-        return meta
-
-    def _streams(self) -> dict:
-        return {"random": self.random, "faults_random": self._faults._random, "chaos_random": self._outbox._chaos._random}
-
-    def _commit(self) -> None:
-        self.store.commit(self._meta())
-
-    def _restore(self, store: SqliteStore) -> None:
-        """Take back what ``_meta`` saved; idempotency keys in flight when the process stopped are freed."""
-        saved = store.meta_json("state")
-        self.requests, self.refunds = saved["requests"], saved["refunds"]
-        self.default_processing_channel_id = saved["default_processing_channel_id"]
-        self.clock.offset = timedelta(*saved["clock"])
-        self._faults.settings = saved["faults"]
-        self._outbox.restore(saved["outbox"])
-        for name, stream in self._streams().items():
-            set_random_state(stream, store.meta(name))
-        if self.seed is not None:
-            for _ in range(saved["request_ids"] - self._request_ids):
-                self._request_random.getrandbits(128)
-        self._request_ids = saved["request_ids"]
-        # Their requests never answered (nothing was sent), so a retry with the key must run.
-        store.write("DELETE FROM idempotency WHERE json_extract(v, '$.status') IS NULL")
-
     # --- ids, request bookkeeping ----------------------------------------------------------
 
     def _new_id(self, prefix: str) -> str:
         return prefix + "_" + self._new_token()
 
     def _new_token(self) -> str:
-        self._ids_drawn = True
+        self.ids_drawn = True
         return "".join(self.random.choice(_BASE32) for _ in range(26))
 
     def new_request_id(self) -> str:
         """A fresh ``Cko-Request-Id`` (UUID-shaped, as Checkout.com's are)."""
         with self._bookkeeping:
-            bits = self._request_random.getrandbits(128)
-            self._request_ids += 1
+            bits = self.request_random.getrandbits(128)
+            self.request_ids += 1
         hex32 = f"{bits:032x}"
         return f"{hex32[:8]}-{hex32[8:12]}-4{hex32[13:16]}-a{hex32[17:20]}-{hex32[20:]}"
 

@@ -79,7 +79,8 @@ class WebhookOutbox:
         self._log = None if store is None else SqliteLog(store, "attempts", _encode_attempt, _decode_attempt)
         self._next_seq = 1  #: the next attempt's place in the log
         #: duplicates, reordering and forgeries (off until a PUT turns them on), from their own seeded stream
-        self._chaos = WebhookChaos(seed)
+        #: duplicates, reordering and forgeries (webhook chaos), off unless set
+        self.chaos = WebhookChaos(seed)
         #: True once chaos has been on: from then on the log marks each attempt's ``kind``
         self._marked = False
 
@@ -115,13 +116,13 @@ class WebhookOutbox:
             raise InvalidRequest(*codes)
         if url is None:
             self.url = self._signature_key = None
-            self._chaos.settings = dict(CHAOS_OFF)
+            self.chaos.settings = dict(CHAOS_OFF)
             for delivery in self._queue:
                 delivery.cancelled = True
             self._queue = [delivery for delivery in self._queue if delivery.in_flight]
             return self.settings()
-        self.url, self._signature_key, self._chaos.settings = url, key, chaos
-        self._marked = self._marked or self._chaos.on
+        self.url, self._signature_key, self.chaos.settings = url, key, chaos
+        self._marked = self._marked or self.chaos.on
         return self.settings()
 
     def settings(self) -> dict:
@@ -129,9 +130,9 @@ class WebhookOutbox:
 
         With chaos off this is ``{"url": ...}`` alone, the shape it had before chaos existed.
         """
-        if not self._chaos.on:
+        if not self.chaos.on:
             return {"url": self.url}
-        return {"url": self.url, **self._chaos.settings}
+        return {"url": self.url, **self.chaos.settings}
 
     def queue(self, events: list[Event]) -> None:
         """Queue the events of one action for delivery: the exact bytes and their signatures are fixed now.
@@ -146,10 +147,10 @@ class WebhookOutbox:
         for event in events:
             body = _encode(event.body)
             signed.append((event, body, {"Content-Type": "application/json", "Cko-Signature": sign(body, self._signature_key)}))
-        for index, kind in self._chaos.plan(len(signed)):
+        for index, kind in self.chaos.plan(len(signed)):
             event, body, headers = signed[index]
             if kind == "forgery":
-                forged, wrong_key = self._chaos.forge(event.body)
+                forged, wrong_key = self.chaos.forge(event.body)
                 body = _encode(forged)
                 headers = {**headers, "Cko-Signature": sign(body, wrong_key)}
             self._queue.append(WebhookDelivery(event.id, event.type, self.url, body, headers, event.timestamp, kind=kind))
@@ -248,13 +249,13 @@ class WebhookOutbox:
             for d in self._queue if not d.cancelled
         ]
         return {
-            "url": self.url, "signature_key": self._signature_key, "chaos": self._chaos.settings,
+            "url": self.url, "signature_key": self._signature_key, "chaos": self.chaos.settings,
             "marked": self._marked, "next_seq": self._next_seq, "queue": queue,
         }
 
     def restore(self, saved: dict) -> None:
         """Take back a :meth:`snapshot`. Attempts in flight when the process stopped are retried (at least once)."""
-        self.url, self._signature_key, self._chaos.settings = saved["url"], saved["signature_key"], saved["chaos"]
+        self.url, self._signature_key, self.chaos.settings = saved["url"], saved["signature_key"], saved["chaos"]
         self._marked, self._next_seq = saved["marked"], saved["next_seq"]
         self._queue = [
             WebhookDelivery(event_id, kind_, url, body.encode("latin-1"), headers, datetime.fromisoformat(due), attempt, kind=kind)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import handlers
+from . import controls, handlers, landing
 
 _ID = r"([^/]+)"
 ROUTES = [
@@ -14,16 +14,16 @@ ROUTES = [
     (rf"/payments/{_ID}/actions", handlers.PaymentActionsHandler),
     (rf"/payments/{_ID}/refunds", handlers.RefundsHandler),
     # the sandbox's own control surface (contract §6)
-    (rf"/_sandbox/payments/{_ID}/(approve|decline|expire|fail_capture)", handlers.CustomerActionHandler),
-    (r"/_sandbox/clock", handlers.ClockHandler),
-    (r"/_sandbox/stats", handlers.StatsHandler),
-    (r"/_sandbox/reset", handlers.ResetHandler),
-    (r"/_sandbox/webhooks", handlers.WebhooksHandler),
-    (r"/_sandbox/webhooks/deliveries", handlers.WebhookDeliveriesHandler),
-    (r"/_sandbox/webhooks/flush", handlers.WebhookFlushHandler),
-    (r"/_sandbox/faults", handlers.FaultsHandler),
+    (rf"/_sandbox/payments/{_ID}/(approve|decline|expire|fail_capture)", controls.CustomerActionHandler),
+    (r"/_sandbox/clock", controls.ClockHandler),
+    (r"/_sandbox/stats", controls.StatsHandler),
+    (r"/_sandbox/reset", controls.ResetHandler),
+    (r"/_sandbox/webhooks", controls.WebhooksHandler),
+    (r"/_sandbox/webhooks/deliveries", controls.WebhookDeliveriesHandler),
+    (r"/_sandbox/webhooks/flush", controls.WebhookFlushHandler),
+    (r"/_sandbox/faults", controls.FaultsHandler),
     # the customer's browser
-    (r"/_sandbox/octopus/oos/payment/?", handlers.LandingPageHandler),
+    (r"/_sandbox/octopus/oos/payment/?", landing.LandingPageHandler),
 ]
 #: what answers a path no route matches (401 without the key, else an empty 404)
 DEFAULT_HANDLER = handlers.NotFoundHandler
