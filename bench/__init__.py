@@ -70,17 +70,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def sandbox_process(seed: int = 7) -> Iterator[str]:
-    """``python -m octopus_nb.sandbox`` in its own process (its own GIL); yields its base URL."""
+def sandbox_process(seed: int = 7, *options: str) -> Iterator[str]:
+    """``python -m octopus_nb.sandbox`` in its own process (its own GIL), with ``options``; yields its base URL.
+
+    The URL is a :class:`Served`: it also carries the process's ``pid`` (memory benchmarks read its RSS).
+    """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", str(seed)],
+        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", str(seed), *options],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=clean_env(), cwd=ROOT,
     )
     try:
         base_url = proc.stdout.readline().strip()
         if not base_url.startswith("http://"):
             raise RuntimeError(f"the sandbox did not print its base URL (exit {proc.poll()})")
-        yield base_url
+        yield Served(base_url, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -88,6 +91,17 @@ def sandbox_process(seed: int = 7) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class Served(str):
+    """A sandbox process's base URL (a ``str``), with its ``pid`` and ``host``/``port``."""
+
+    def __new__(cls, base_url: str, pid: int) -> "Served":
+        served = super().__new__(cls, base_url)
+        served.pid = pid
+        served.host, port = base_url.removeprefix("http://").split(":")
+        served.port = int(port)
+        return served
 
 
 def machine() -> str:

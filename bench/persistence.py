@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import ROOT, SANDBOX_KEY, SETUP_BODY, Row, clean_env, median
+from . import SANDBOX_KEY, SETUP_BODY, Row, median, sandbox_process
 
 ROWS = (
     "persistence: flow latency, --state vs in-memory",
@@ -36,23 +35,8 @@ _BODY = json.dumps(SETUP_BODY).encode()
 @contextlib.contextmanager
 def sandbox(state: Path | None) -> Iterator[tuple[str, int, int]]:
     """``python -m octopus_nb.sandbox`` (with ``--state`` when given); yields host, port and pid."""
-    command = [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", "7"]
-    if state is not None:
-        command += ["--state", str(state)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=clean_env(), cwd=ROOT)
-    try:
-        base_url = proc.stdout.readline().strip()
-        if not base_url.startswith("http://"):
-            raise RuntimeError(f"the sandbox did not print its base URL (exit {proc.poll()})")
-        host, port = base_url.removeprefix("http://").split(":")
-        yield host, int(port), proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with sandbox_process(7, *(["--state", str(state)] if state is not None else [])) as served:
+        yield served.host, served.port, served.pid
 
 
 def _call(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None) -> dict:

@@ -135,6 +135,24 @@ def _shot(locator, name: str) -> bytes:
     return locator.screenshot(path=str(ARTIFACTS / name))
 
 
+def create_in_explorer(app, amount: int, reference: str, shot) -> None:  # noqa: ANN001 - Playwright locators
+    """Fill the explorer's form as a person would and create the setup; wait until it is ready."""
+    from playwright.sync_api import expect
+
+    app.locator(".octopus-explorer-field-amount input").fill(str(amount))
+    app.locator(".octopus-explorer-field-currency input").fill("HKD")
+    app.locator(".octopus-explorer-field-success-url input").fill("https://example.com/payments/success")
+    app.locator(".octopus-explorer-field-failure-url input").fill("https://example.com/payments/failure")
+    app.locator(".octopus-explorer-field-reference input").fill(reference)
+    expect(app.locator(".octopus-explorer-message-amount")).to_contain_text("✓")
+    shot(app, "02-create-form.png")
+    app.locator("button.octopus-explorer-create").click()
+    expect(app.locator(".octopus-readiness-status-octopus")).to_have_text("ready", timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-readiness")).to_contain_text(f"{amount} HKD")
+    expect(app.locator(".octopus-explorer-error")).to_have_text("")
+    shot(app, "03-readiness.png")
+
+
 def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, page):
     from playwright.sync_api import expect
 
@@ -157,19 +175,7 @@ def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, pa
     amount = app.locator(".octopus-explorer-field-amount input")
     expect(amount).to_have_value("", timeout=STEP_TIMEOUT_MS)
     expect(app.locator(".octopus-explorer-state")).to_have_text("start")
-    amount.fill("2000")
-    app.locator(".octopus-explorer-field-currency input").fill("HKD")
-    app.locator(".octopus-explorer-field-success-url input").fill("https://example.com/payments/success")
-    app.locator(".octopus-explorer-field-failure-url input").fill("https://example.com/payments/failure")
-    app.locator(".octopus-explorer-field-reference input").fill("ORD-BROWSER-2")
-    expect(app.locator(".octopus-explorer-message-amount")).to_contain_text("✓")
-    _shot(app, "02-create-form.png")
-
-    app.locator("button.octopus-explorer-create").click()
-    expect(app.locator(".octopus-readiness-status-octopus")).to_have_text("ready", timeout=STEP_TIMEOUT_MS)
-    expect(app.locator(".octopus-explorer-readiness")).to_contain_text("2000 HKD")
-    expect(app.locator(".octopus-explorer-error")).to_have_text("")
-    _shot(app, "03-readiness.png")
+    create_in_explorer(app, 2000, "ORD-BROWSER-2", _shot)
 
     app.locator("button.octopus-explorer-next-confirm").click()
     app.locator("button.octopus-explorer-confirm").click()

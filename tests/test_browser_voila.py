@@ -23,7 +23,7 @@ import pytest
 
 from conftest import decode_qr
 # the same server handling and browser page as the explorer's JupyterLab test
-from test_browser_explorer import _free_port, _stop, page  # noqa: F401 (page is a fixture)
+from test_browser_explorer import _free_port, _stop, create_in_explorer, page  # noqa: F401 (page is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -87,19 +87,7 @@ def test_a_payment_is_clicked_through_the_app_served_by_voila(voila, page):
     assert page.locator(".jp-CodeCell .jp-InputArea, .jp-InputArea-editor").count() == 0
     _shot(page, "01-opened.png")
 
-    app.locator(".octopus-explorer-field-amount input").fill("3000")  # over the form's example values
-    app.locator(".octopus-explorer-field-currency input").fill("HKD")
-    app.locator(".octopus-explorer-field-success-url input").fill("https://example.com/payments/success")
-    app.locator(".octopus-explorer-field-failure-url input").fill("https://example.com/payments/failure")
-    app.locator(".octopus-explorer-field-reference input").fill("ORD-VOILA-1")
-    expect(app.locator(".octopus-explorer-message-amount")).to_contain_text("✓")
-    _shot(app, "02-create-form.png")
-
-    app.locator("button.octopus-explorer-create").click()
-    expect(app.locator(".octopus-readiness-status-octopus")).to_have_text("ready", timeout=STEP_TIMEOUT_MS)
-    expect(app.locator(".octopus-explorer-readiness")).to_contain_text("3000 HKD")
-    expect(app.locator(".octopus-explorer-error")).to_have_text("")
-    _shot(app, "03-readiness.png")
+    create_in_explorer(app, 3000, "ORD-VOILA-1", _shot)  # over the form's example values
 
     app.locator("button.octopus-explorer-next-confirm").click()
     app.locator("button.octopus-explorer-confirm").click()
