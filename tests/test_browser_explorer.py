@@ -153,6 +153,26 @@ def create_in_explorer(app, amount: int, reference: str, shot) -> None:  # noqa:
     shot(app, "03-readiness.png")
 
 
+def confirm_and_approve_in_explorer(app, page, shot) -> None:  # noqa: ANN001 - Playwright objects
+    """Confirm, check that the QR code shown decodes to the payment's own URI, then approve as the customer."""
+    from playwright.sync_api import expect
+
+    app.locator("button.octopus-explorer-next-confirm").click()
+    app.locator("button.octopus-explorer-confirm").click()
+    qr = app.locator("img.octopus-explorer-qr")
+    expect(qr).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle(), timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending")
+    octopus_uri = app.locator(".octopus-target-android").inner_text()
+    assert octopus_uri.startswith("octopus://payment?token=")
+    assert decode_qr(shot(qr, "04-qr.png")) == [octopus_uri]  # the QR shown is the payment's own URI
+    shot(app, "04-redirect.png")
+    app.locator("button.octopus-explorer-next-customer").click()
+    app.locator("button.octopus-explorer-approve").click()
+    expect(app.locator(".octopus-outcome-status")).to_have_text("Captured", timeout=STEP_TIMEOUT_MS)
+    expect(app.locator(".octopus-explorer-diagram g.node.current")).to_have_attribute("data-state", "Captured")
+
+
 def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, page):
     from playwright.sync_api import expect
 
@@ -177,22 +197,7 @@ def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, pa
     expect(app.locator(".octopus-explorer-state")).to_have_text("start")
     create_in_explorer(app, 2000, "ORD-BROWSER-2", _shot)
 
-    app.locator("button.octopus-explorer-next-confirm").click()
-    app.locator("button.octopus-explorer-confirm").click()
-    qr = app.locator("img.octopus-explorer-qr")
-    expect(qr).to_be_visible(timeout=STEP_TIMEOUT_MS)
-    loaded = "img => img.complete && img.naturalWidth > 0"
-    page.wait_for_function(loaded, arg=qr.element_handle(), timeout=STEP_TIMEOUT_MS)
-    expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending")
-    octopus_uri = app.locator(".octopus-target-android").inner_text()
-    assert octopus_uri.startswith("octopus://payment?token=")
-    assert decode_qr(_shot(qr, "04-qr.png")) == [octopus_uri]  # the QR shown is the payment's own URI
-    _shot(app, "04-redirect.png")
-
-    app.locator("button.octopus-explorer-next-customer").click()
-    app.locator("button.octopus-explorer-approve").click()
-    expect(app.locator(".octopus-outcome-status")).to_have_text("Captured", timeout=STEP_TIMEOUT_MS)
-    expect(app.locator(".octopus-explorer-diagram g.node.current")).to_have_attribute("data-state", "Captured")
+    confirm_and_approve_in_explorer(app, page, _shot)
     _shot(app, "05-outcome.png")
 
     # History: newest first, 4 more exchanges (create, confirm, approve, actions), each expandable.

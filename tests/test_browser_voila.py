@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import decode_qr
 # the same server handling and browser page as the explorer's JupyterLab test
-from test_browser_explorer import _free_port, _stop, create_in_explorer, page  # noqa: F401 (page is a fixture)
+from test_browser_explorer import _free_port, _stop, confirm_and_approve_in_explorer, create_in_explorer, page  # noqa: F401 (page is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -89,22 +88,7 @@ def test_a_payment_is_clicked_through_the_app_served_by_voila(voila, page):
 
     create_in_explorer(app, 3000, "ORD-VOILA-1", _shot)  # over the form's example values
 
-    app.locator("button.octopus-explorer-next-confirm").click()
-    app.locator("button.octopus-explorer-confirm").click()
-    qr = app.locator("img.octopus-explorer-qr")
-    expect(qr).to_be_visible(timeout=STEP_TIMEOUT_MS)
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle(),
-                           timeout=STEP_TIMEOUT_MS)
-    expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending")
-    octopus_uri = app.locator(".octopus-target-android").inner_text()
-    assert octopus_uri.startswith("octopus://payment?token=")
-    assert decode_qr(_shot(qr, "04-qr.png")) == [octopus_uri]  # the QR shown is the payment's own URI
-    _shot(app, "04-redirect.png")
-
-    app.locator("button.octopus-explorer-next-customer").click()
-    app.locator("button.octopus-explorer-approve").click()
-    expect(app.locator(".octopus-outcome-status")).to_have_text("Captured", timeout=STEP_TIMEOUT_MS)
-    expect(app.locator(".octopus-explorer-diagram g.node.current")).to_have_attribute("data-state", "Captured")
+    confirm_and_approve_in_explorer(app, page, _shot)
     rows = app.locator(".octopus-history-row")
     expect(rows.first).to_contain_text("/actions")
     _shot(app, "05-outcome.png")
