@@ -66,9 +66,13 @@ class ServerThread:
         self._serving.set()
         await self._stopping.wait()
         server.stop()
-        if task is not None:
+        while task is not None and not task.done():
+            # Cancel until it takes: on Python 3.11, asyncio.wait_for can swallow a cancellation that
+            # lands as its timeout fires (the webhook worker's poll), and stop() would wait forever.
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.wait([task], timeout=0.1)
+        if task is not None and not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not log it as never retrieved
         await server.close_all_connections()
 
     def stop(self) -> None:
