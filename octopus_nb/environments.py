@@ -168,18 +168,18 @@ def target_kind(target: str | None = None) -> str:
     if target.startswith(("http://", "https://")) and urlsplit(target).hostname:
         if environment_of_url(target) == "production":
             raise ConfigurationError(
-                f"{TARGET_VARIABLE} points at Checkout.com production ({target}): the notebooks never run there. "
-                "Use sandbox, or a sandbox's base URL."
+                f"The target points at Checkout.com production ({target}): the notebooks and the probe never run "
+                "there. Use sandbox, or a sandbox's base URL."
             )
         return "url"
     if target == "production":
         raise ConfigurationError(
-            f"{TARGET_VARIABLE}=production is refused: the notebooks create and refund payments, and real money "
+            "The target production is refused: the notebooks and the probe create and refund payments, and real money "
             "moves there. Use sandbox (Checkout.com's sandbox from CKO_*)."
         )
     raise ConfigurationError(
-        f"Unknown {TARGET_VARIABLE} {target!r}: use embedded (or leave it unset), sandbox, or a base URL such as "
-        "http://127.0.0.1:8080."
+        f"Unknown target {target!r} ({TARGET_VARIABLE} or --target): use embedded (or leave it unset), sandbox, "
+        "or a base URL such as http://127.0.0.1:8080."
     )
 
 

@@ -152,7 +152,7 @@ def test_a_url_with_the_simulator_runs_every_cell_and_compares_all_but_seed_depe
 def test_an_unknown_target_stops_the_run_before_any_cell(tmp_path):
     cells, attempts, result = _run_collection(tmp_path, "production", CKO_SECRET_KEY=FAKE_KEY, CKO_PREFIX="abcd1234")
     assert result.returncode != 0 and attempts == []
-    assert "OCTOPUS_NB_TARGET=production is refused" in result.stdout + result.stderr
+    assert "The target production is refused" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("tag", ["simulator-only", "seed-dependent"])
