@@ -184,7 +184,7 @@ def target_kind(target: str | None = None) -> str:
 
 
 def connect_target(seed: int = DEFAULT_SEED, *, target: str | None = None,
-                   timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -> Client:
+                   timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, confirm_response: str | None = None) -> Client:
     """The client a notebook runs against: the target ``$OCTOPUS_NB_TARGET`` names (or ``target=``).
 
     - unset or ``embedded``: ``connect(seed=seed)``, the embedded sandbox on loopback (no account);
@@ -193,7 +193,8 @@ def connect_target(seed: int = DEFAULT_SEED, *, target: str | None = None,
     - an ``http://`` or ``https://`` base URL: that server (``python -m octopus_nb.sandbox``, say),
       with ``CKO_SECRET_KEY``.
 
-    ``seed`` is read for the embedded sandbox only; another server chooses its own ids. Production is
+    ``seed`` and ``confirm_response`` are for the embedded sandbox only (another server chooses its
+    own ids and answers; ``confirm_response`` there is refused, as by :func:`connect`). Production is
     never reachable through it: its name, its URL and a live key are refused before any request.
 
     >>> client = connect_target(seed=7)  # doctest: +SKIP
@@ -203,16 +204,17 @@ def connect_target(seed: int = DEFAULT_SEED, *, target: str | None = None,
     """
     kind = target_kind(target)
     if kind == "embedded":
-        return connect(seed=seed, timeout=timeout)
+        return connect(seed=seed, timeout=timeout, confirm_response=confirm_response)
     settings = settings_from_environment()
     if _LIVE_KEY.match(settings.get("CKO_SECRET_KEY", "")):
         raise ConfigurationError(
             "CKO_SECRET_KEY is a production key: the notebooks never use one. Use an sk_sbox_ key."
         )
     if kind == "sandbox":
-        return connect("sandbox", timeout=timeout)
+        return connect("sandbox", timeout=timeout, confirm_response=confirm_response)
     return connect(
         base_url=_target(target), processing_channel_id=settings.get("CKO_PROCESSING_CHANNEL_ID"), timeout=timeout,
+        confirm_response=confirm_response,
     )
 
 

@@ -10,16 +10,15 @@ import re
 #: ``Cko-Version`` the sandbox answers with.
 API_VERSION = "1.0"
 
+#: Optional setup fields the SDKs document and the sandbox echoes exactly as sent (``risk`` defaults
+#: to ``{"enabled": true}`` when absent).
+ECHOED_FIELDS = ("billing_descriptor", "presentment_details", "terminal", "account_funding_transaction", "risk", "industry")
 #: Request fields a setup keeps, in the order the API documents them (a PUT replaces all of them;
 #: unknown top-level fields are ignored, as the real API does).
 WRITABLE_FIELDS = (
     "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
     "settings", "customer", "order", "billing", "metadata",
-    "billing_descriptor", "presentment_details", "terminal", "account_funding_transaction", "risk", "industry",
-)
-#: Optional setup fields the SDKs document and the sandbox echoes exactly as sent (``risk`` defaults
-#: to ``{"enabled": true}`` when absent).
-ECHOED_FIELDS = ("billing_descriptor", "presentment_details", "terminal", "account_funding_transaction", "risk", "industry")
+) + ECHOED_FIELDS
 #: ``payment_type`` values, matched case-insensitively and echoed as sent (Checkout's own pages send
 #: ``"regular"``, the SDKs ``"Regular"``).
 PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")

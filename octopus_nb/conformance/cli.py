@@ -12,8 +12,8 @@ import json
 import sys
 from typing import Any
 
-from ..environments import connect, connect_target, target_kind
-from ..errors import ConfigurationError, OctopusError
+from ..environments import connect_target
+from ..errors import OctopusError
 from .compare import compare
 from .probe import record
 from .recording import Recording
@@ -43,22 +43,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:  # noqa: ANN001 - argpars
     return parser
 
 
-def client_for(target: str, confirm_response: str | None = None):
-    """A client for ``--target`` (``embedded``, ``sandbox`` or a base URL), as the notebooks choose one.
-
-    Production is refused (:func:`~octopus_nb.environments.connect_target`): the probe creates payments.
-    """
-    if target_kind(target) == "embedded":
-        return connect(seed=7, confirm_response=confirm_response)
-    if confirm_response is not None:
-        raise ConfigurationError("--confirm-response sets up the embedded sandbox; another target answers as it does.")
-    return connect_target(target=target)
-
-
 def run_record(args: argparse.Namespace) -> int:
     """Record ``args.target`` into ``args.out``; 2 with a one-line reason when it cannot."""
     try:
-        with client_for(args.target, args.confirm_response) as client:
+        # As the notebooks choose a server; production is refused, since the probe creates payments.
+        with connect_target(target=args.target, confirm_response=args.confirm_response) as client:
             recording = record(client)
         recording.save(args.out)
     except (OctopusError, OSError) as exc:
