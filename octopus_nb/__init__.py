@@ -35,6 +35,7 @@ from .errors import (
 from .control import (
     advance_clock, configure_webhooks, flush_webhooks, inject_faults, simulate_customer, webhook_chaos, webhook_deliveries,
 )
+from .journey import Visit, app_url, open_landing_page, press_in_app
 from .lifecycle import RedirectTargets, payment_of, redirect_targets, wait_for_payment
 from .qr import QrCode, qr_code
 from .steps import (
@@ -61,6 +62,8 @@ __all__ = [
     "NotASandboxError", "QrCode", "RedirectTargets", "WaitTimeoutError", "WebhookReceiver",
     "configure_webhooks", "flush_webhooks", "qr_code", "redirect_targets", "simulate_customer", "verify_signature",
     "payment_of", "wait_for_payment", "webhook_chaos", "webhook_deliveries",
+    # the customer's journey on the sandbox: the simulated Octopus App and the customer's devices
+    "Visit", "app_url", "open_landing_page", "press_in_app",
     # the sandbox's clock and faults (sandbox rules)
     "advance_clock", "inject_faults",
 ]

@@ -114,6 +114,8 @@ def test_control_routes_and_the_landing_page_are_never_faulted(client, control):
     assert control.get(control.base_url + "/_sandbox/webhooks/deliveries").status_code == 200
     assert control.get(control.base_url + "/_sandbox/unknown").status_code == 404
     assert requests.get(payment["processing"]["landing_url"], timeout=5).status_code == 200
+    app = control.base_url + "/_sandbox/octopus/app"
+    assert requests.get(app, params={"uri": payment["processing"]["octopus_uri"]}, timeout=5).status_code == 200
     approved = control.post(f"{control.base_url}/_sandbox/payments/{payment['id']}/approve")
     assert approved.status_code == 200 and approved.json()["status"] == "Captured"
     assert faults(control).json() == {}

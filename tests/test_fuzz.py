@@ -197,6 +197,7 @@ CONTROL_ROUTES = [
     ("GET", "/nowhere/{s}"),
 ]
 LANDING = "/_sandbox/octopus/oos/payment/"
+APP = "/_sandbox/octopus/app"
 
 TRAVERSALS = [
     "..", "../..", "%2e%2e", "..%2f..%2f_sandbox%2freset", "%2e%2e%2f_sandbox%2fstats", "%00", "set_%00",
@@ -375,8 +376,8 @@ def check_answer(method: str, path: str, status: int, headers, data: bytes, repl
     assert status in CONTRACT_4XX or 200 <= status < 400, where
     for marker in TRACEBACK_MARKERS:
         assert marker not in data, where
-    if path.startswith(LANDING):
-        return  # HTML for the customer's browser: its own test file checks the pages
+    if path.startswith((LANDING, APP)):
+        return  # HTML for the customer's devices: their own test files check the pages
     assert headers.get("Cko-Request-Id"), where
     assert headers.get("Cko-Version"), where
     if status in (401, 404, 405) or method == "HEAD":
@@ -398,11 +399,11 @@ def check_answer(method: str, path: str, status: int, headers, data: bytes, repl
 
 
 def _needs_key_refused(method: str, path: str, headers: dict, world: World) -> bool:
-    """True when the contract says 401: a routed method, without the right key, off the landing page."""
+    """True when the contract says 401: a routed method, without the right key, off the customer's pages."""
     return (
         method in TORNADO_METHODS
         and _stripped(headers.get("Authorization")) != f"Bearer {world.key}"  # HTTP strips a header's outer spaces
-        and not path.startswith(LANDING)
+        and not path.startswith((LANDING, APP))
         and "%" not in path.split("?")[0]  # an id that isn't UTF-8 is refused (400) before the key is read
         and not _form_content_type(headers)
     )
@@ -507,6 +508,16 @@ def test_fuzzed_requests_in_the_setup_confirm_shape_get_contract_answers(setup_m
 def test_the_landing_page_refuses_unknown_tokens_cleanly(sandbox, world, token, method):
     """No key here (the customer's browser): unknown, odd or missing tokens are a 4xx, never a 5xx."""
     path = LANDING if token is None else f"{LANDING}?token={token}&action=approve"
+    status = send_checked(world, method, path, {}, b"", "landing")
+    assert 400 <= status < 500
+
+
+@pytest.mark.parametrize("uri", ["", "%00", "octopus%3A%2F%2Fpayment%3Ftoken%3D" + "a" * 26, "x" * 3000, "%ff",
+                                 "octopus://payment?token=%00&return=%ff", "octopus%3A%2F%2F%5B", None])
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_the_simulated_app_refuses_odd_links_cleanly(sandbox, world, uri, method):
+    """No key here either (the customer's phone): odd, unknown or missing URIs are a 4xx page, never a 5xx."""
+    path = APP if uri is None else f"{APP}?uri={uri}&action=pay"
     status = send_checked(world, method, path, {}, b"", "landing")
     assert 400 <= status < 500
 

@@ -291,19 +291,19 @@ def _common_prefix(first: str, second: str) -> str:
     return first[:size]
 
 
-def test_a_landing_token_works_once(sandbox, client):
+def test_a_token_pays_once_and_a_guessed_one_reaches_nothing(sandbox, client):
     setup = octopus_nb.create_payment_setup(client, amount=1000, currency="HKD", success_url=OK_URL, failure_url=KO_URL)
     payment = octopus_nb.confirm_payment_setup(client, setup["id"])
-    landing = payment["processing"]["landing_url"]
-    first = requests.post(landing + "&action=approve", allow_redirects=False, timeout=10)
-    assert first.status_code == 303 and first.headers["Location"].startswith(OK_URL)
-    second = requests.post(landing + "&action=approve", allow_redirects=False, timeout=10)
-    assert second.status_code == 410
-    third = requests.post(landing + "&action=decline", allow_redirects=False, timeout=10)
-    assert third.status_code == 410
+    app = sandbox.base_url + "/_sandbox/octopus/app"
+    uri = payment["processing"]["octopus_uri"]
+    first = requests.post(app, data={"uri": uri, "action": "pay"}, allow_redirects=False, timeout=10)
+    assert first.status_code == 200
+    for button in ("pay", "cancel"):
+        assert requests.post(app, data={"uri": uri, "action": button}, allow_redirects=False, timeout=10).status_code == 409
     assert octopus_nb.get_payment(client, payment["id"])["status"] == "Captured"
-    guessed = requests.post(landing[: -5] + "aaaaa&action=approve", allow_redirects=False, timeout=10)
-    assert guessed.status_code in (404, 410)
+    guessed = uri[:-5] + "aaaaa"
+    assert requests.post(app, data={"uri": guessed, "action": "pay"}, allow_redirects=False, timeout=10).status_code == 404
+    assert requests.get(payment["processing"]["landing_url"][:-5] + "aaaaa", timeout=10).status_code == 404
 
 
 def test_the_webhook_receiver_refuses_forgeries_wrong_keys_and_repeats():

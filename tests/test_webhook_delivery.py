@@ -14,7 +14,6 @@ import json
 import threading
 
 import pytest
-import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -131,9 +130,9 @@ def test_expiry_by_the_clock_delivers_payment_expired(client, sandbox, control, 
     assert_signed(hooked)
 
 
-def test_landing_page_approval_is_delivered_too(client, sandbox, control, hooked):
+def test_paying_in_the_simulated_app_is_delivered_too(client, sandbox, control, hooked):
     payment = pending_payment(client)
-    requests.post(payment["processing"]["landing_url"] + "&action=approve", allow_redirects=False, timeout=5)
+    octopus_nb.press_in_app(client, payment, "pay")
     sandbox.flush_webhooks()
     assert "payment_captured" in {e["type"] for e in hooked.events()}
 

@@ -39,12 +39,6 @@ class Conflict(SandboxError):
     error_type = "conflict"
 
 
-class Gone(SandboxError):
-    """410: a landing-page token already used, or its payment no longer waiting for the customer."""
-
-    error_type = "gone"
-
-
 class ActionNotAllowed(SandboxError):
     """403: the resource exists but this action is not allowed on it (a refund of an unrefundable payment)."""
 

@@ -16,7 +16,7 @@ import tornado.web
 from tornado.httputil import format_timestamp
 
 from .._shared.contract import API_VERSION
-from .exceptions import ActionNotAllowed, Conflict, Gone, InFlight, InvalidRequest, MalformedRequest, NotFound, SandboxError
+from .exceptions import ActionNotAllowed, Conflict, InFlight, InvalidRequest, MalformedRequest, NotFound, SandboxError
 from .models import SECRET_KEY_PATTERN, SandboxState
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ STATUS_FOR = {
     ActionNotAllowed: 403,
     NotFound: 404,
     Conflict: 409,
-    Gone: 410,
     InvalidRequest: 422,
     InFlight: 409,
 }
@@ -146,10 +145,11 @@ class ApiHandler(tornado.web.RequestHandler):
     def json_body(self, optional: bool = False) -> Any:
         """The body as JSON; ``MalformedRequest`` (400) if it is not valid UTF-8 JSON.
 
-        ``optional``: an empty body is None (no body sent); a JSON ``null`` is still not an object (400).
+        ``optional``: an empty body is None (no body sent); a JSON ``null``, or only white space, is
+        still not an object (400).
         """
         raw = self.request.body
-        if not raw.strip():
+        if not raw:
             if optional:
                 return None
             raise MalformedRequest()

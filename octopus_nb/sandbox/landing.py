@@ -1,89 +1,93 @@
-"""The landing page behind ``processing.landing_url``: the customer's browser (contract §4, §6).
+"""The desktop page behind ``processing.landing_url`` (contract §9.1, sandbox rules).
 
-It shows the QR code of ``octopus_uri`` and lets a person approve or decline, from autoescaped
-templates (``templates/``) with one stylesheet, and needs nothing from the network.
+It shows the amount, the reference, the time left and the QR code of ``octopus_uri`` that the
+Octopus App scans, and follows the payment: ``static/follow.js`` polls the token's status route,
+and a no-script refresh reloads the page, which answers a 303 to the merchant's page once the
+payment has settled. The customer acts on the phone (``octopus_app.py``), never here.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any
-from urllib.parse import urlencode
+from importlib.resources import files
+from urllib.parse import quote, urlencode
 
 from .._shared.qrimage import qr_png
 from .exceptions import SandboxError
-from .handlers import STATUS_FOR, ApiHandler
+from .handlers import encode
+from .octopus_app import APP_PATH
+from .pages import PageHandler, format_amount
 
-HTML_CONTENT_TYPE = "text/html; charset=utf-8"
-#: The stylesheet is inlined and the QR code is a data: image, so the page needs nothing from the network.
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
-    "Referrer-Policy": "no-referrer",  # the URL holds the one-time token
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-}
-#: model error code → (page title, what the customer reads)
-_PROBLEMS = {
-    "token_not_found": ("Payment not found", "This payment link is not valid. Ask the merchant for a new one."),
-    "token_used": ("Link already used", "This payment link has already been used; each link works once."),
-    "payment_expired": ("Payment expired", "This payment request expired before it was approved. Ask the merchant to try again."),
-    "payment_not_pending": ("Payment closed", "This payment is no longer waiting for the customer."),
-    "action_invalid": ("Unknown action", "The only actions are approve and decline."),
-}
+LANDING_PATH = "/_sandbox/octopus/oos/payment/"
+STATUS_PATH = LANDING_PATH + "status"
+SCRIPT_PATH = "/_sandbox/octopus/static/follow.js"
+#: how often the page looks at the payment: the browser follows within about a second
+POLL_SECONDS = 1
+#: the same without JavaScript: a meta refresh, so the page follows within about two
+REFRESH_SECONDS = 2
 
 
-def format_amount(amount: int, currency: str) -> str:
-    """Minor units as the customer reads them: 1000 HKD → ``HK$10.00``."""
-    units = f"{amount // 100:,}.{amount % 100:02d}"
-    return f"HK${units}" if currency == "HKD" else f"{currency} {units}"
+def time_left(seconds: int) -> str:
+    """``mm:ss`` until ``expires_on`` (hours folded into minutes: the window is 15 minutes)."""
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
-class LandingPageHandler(ApiHandler):
-    """The page behind ``processing.landing_url``: the QR code, and Approve / Decline for a person.
-
-    It is the customer's browser, so it needs no API key; the one-time ``token`` is the credential.
-    Every outcome is a small HTML page from ``templates/`` (autoescaped), or a 303; never JSON and
-    never a traceback.
-    """
-
-    requires_key = False
-    is_api_route = False
+class LandingPageHandler(PageHandler):
+    """The desktop page: the QR code while Pending; a 303 to the merchant once settled."""
 
     def get(self) -> None:
         token = self.get_argument("token", "")
         try:
-            page = self.state.landing_page(token)
+            view = self.state.customer_view(token)
         except SandboxError as error:
             return self.send_problem(error)
+        if view["status"] != "Pending":
+            if view["outcome_url"] is None:
+                return self.send_closed(view["status"])
+            return self.redirect(view["outcome_url"], status=303)
         self.send_page(
             200,
             "landing.html",
             title="Pay with Octopus",
-            reference=page["reference"] or "—",
-            amount=format_amount(page["amount"], page["currency"]),
-            payment_status=page["status"],
-            expires_on=page["expires_on"],
-            octopus_uri=page["octopus_uri"],
-            qr_base64=base64.b64encode(qr_png(page["octopus_uri"])).decode("ascii"),
-            approve="?" + urlencode({"token": token, "action": "approve"}),
-            decline="?" + urlencode({"token": token, "action": "decline"}),
+            reference=view["reference"] or "—",
+            amount=format_amount(view["amount"], view["currency"]),
+            payment_status=view["status"],
+            expires_on=view["expires_on"],
+            expires_in=time_left(view["expires_in_seconds"]),
+            octopus_uri=view["octopus_uri"],
+            qr_base64=base64.b64encode(qr_png(view["octopus_uri"])).decode("ascii"),
+            status_url=STATUS_PATH + "?" + urlencode({"token": token}),
+            script_url=SCRIPT_PATH,
+            app_url=APP_PATH + "?uri=" + quote(view["octopus_uri"], safe=""),
+            poll_ms=POLL_SECONDS * 1000,
+            refresh_seconds=REFRESH_SECONDS,
         )
 
-    def post(self) -> None:
+
+class LandingStatusHandler(PageHandler):
+    """``GET …/payment/status?token=T``: what the page's script polls (JSON; 404 for an unknown token)."""
+
+    def get(self) -> None:
         try:
-            outcome = self.state.act_on_token(self.get_argument("token", ""), self.get_argument("action", ""))
+            view = self.state.customer_view(self.get_argument("token", ""))
         except SandboxError as error:
-            return self.send_problem(error)
-        self.redirect(outcome["redirect_url"], status=303)
+            return self.send(*self.error_outcome(error))
+        self.set_header("Cache-Control", "no-store")
+        self.send(200, encode({
+            "status": view["status"],
+            "expires_on": view["expires_on"],
+            "expires_in_seconds": view["expires_in_seconds"],
+            "redirect_url": view["outcome_url"],
+        }))
 
-    def send_problem(self, error: SandboxError) -> None:
-        code = error.error_codes[0] if error.error_codes else "token_not_found"
-        title, text = _PROBLEMS.get(code, ("Payment not available", "This payment link cannot be used."))
-        self.send_page(STATUS_FOR[type(error)], "problem.html", title=title, text=text)
 
-    def send_page(self, status: int, template: str, **values: Any) -> None:
-        self.set_status(status)
-        for name, value in _PAGE_HEADERS.items():
-            self.set_header(name, value)
-        self.set_header("Content-Type", HTML_CONTENT_TYPE)
-        self.finish(self.render_string(template, **values))
+class FollowScriptHandler(PageHandler):
+    """The page's one script, served from this origin so the policy can stay ``script-src 'self'``."""
+
+    SCRIPT = files(__package__).joinpath("static/follow.js").read_bytes()
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(self.SCRIPT)

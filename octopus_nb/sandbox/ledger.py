@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from . import views
 from .clock import SandboxClock
-from .exceptions import Conflict, Gone, NotFound
+from .exceptions import Conflict, NotFound
 from .outbox import WebhookOutbox
 from .resources import RETRYABLE, Action, Event, Payment, PaymentSetup, is_transition
 from .store import (
@@ -72,22 +72,8 @@ class Ledger:
         return payment
 
     def payment_for_token(self, token: str) -> Payment:
+        """The payment behind a landing-page or app token, whatever its status (``NotFound`` if none)."""
         return self.payments[self._find(self.tokens, token, "token_not_found")]
-
-    def actionable(self, token: str) -> Payment:
-        """The payment behind a landing-page token the customer may still use.
-
-        Sandbox rule: an unknown token is ``NotFound``; a used one, or a payment no longer Pending,
-        is ``Gone``.
-        """
-        payment = self.payment_for_token(token)
-        if payment.token_used:
-            raise Gone("token_used")
-        if payment.status == "Expired":
-            raise Gone("payment_expired")
-        if payment.status != "Pending":
-            raise Gone("payment_not_pending")
-        return payment
 
     def refuse_if_confirmed(self, setup: PaymentSetup) -> None:
         """Sandbox rule: a setup holds one live payment; Declined or Expired lets the customer retry."""

@@ -31,7 +31,7 @@ from .outbox import WebhookDelivery, WebhookOutbox
 from .resources import REFUNDABLE, Payment, PaymentSetup
 from .state_file import StateFile
 from .store import SqliteStore
-from .validation import is_number, octopus_readiness, refund_errors, setup_field_errors, with_payment_id
+from .validation import is_number, octopus_readiness, refund_errors, setup_field_errors
 
 #: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
 #: opens a sandbox on your own loopback interface.
@@ -345,41 +345,30 @@ class SandboxState:
             self._outbox.clock_moved()  # retries may have come due
             return {"now": isoformat(self.clock.now())}
 
-    # --- the landing page: the customer's browser, holding a one-time token (sandbox rules) --
+    # --- the customer's devices, holding the payment's token (sandbox rules) ----------------
 
-    def payment_for_token(self, token: str) -> Payment:
-        with self._lock:
-            return self.ledger.payment_for_token(token)
+    def customer_view(self, token: str) -> dict:
+        """What the landing page and the simulated Octopus App show for ``token``.
 
-    def landing_page(self, token: str) -> dict:
-        """What the landing page shows for ``token``.
-
-        Sandbox rule: an unknown token is ``NotFound`` (404); a used token, or a payment no longer
-        Pending (expired, or settled through ``/_sandbox/payments/{id}/...``), is ``Gone`` (410).
-
-        Raises:
-            NotFound, Gone
+        Sandbox rule: the token is the customer's only credential (no key), and it keeps working
+        after the payment settles, so a reloaded page can still send the browser to the merchant
+        (``outcome_url``). Raises ``NotFound`` for an unknown token.
         """
         with self._lock:
-            return views.landing_view(self.ledger.actionable(token))
+            return views.customer_view(self.ledger.payment_for_token(token), self.clock.now())
 
-    def act_on_token(self, token: str, action: str) -> dict:
-        """The customer approves or declines on the landing page; returns the payment and where to go.
+    def customer_acts(self, token: str, outcome: str) -> dict:
+        """The customer presses a button in the Octopus App: one row of :data:`CUSTOMER_OUTCOMES`.
 
-        Sandbox rule: the token is single-use; afterwards the browser is sent to ``success_url``
-        (approve) or ``failure_url`` (decline) with ``cko-payment-id={id}`` added to the query.
-
-        Raises:
-            MalformedRequest (``action_invalid``), NotFound, Gone
+        Exactly what ``simulate_customer`` does (same events, same action); ``Conflict`` if the
+        payment is no longer Pending, so of two phones pressing Pay at once, one pays.
         """
-        if action not in ("approve", "decline"):
+        if outcome not in CUSTOMER_OUTCOMES:
             raise MalformedRequest("action_invalid")
         with self._lock:
-            payment = self.ledger.actionable(token)
-            payment.token_used = True
-            view = self.approve_payment(payment.id) if action == "approve" else self.decline_payment(payment.id)
-            target = payment.success_url if action == "approve" else payment.failure_url
-            return {"payment": view, "redirect_url": with_payment_id(target or "", payment.id)}
+            payment = self.ledger.payment_for_token(token)
+            self._settle(payment.id, outcome)
+            return views.customer_view(payment, self.clock.now())
 
     # --- webhooks: an outbox the server's worker drains (contract §5) ----------------------
 

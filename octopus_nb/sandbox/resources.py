@@ -63,7 +63,6 @@ class Payment:
     failure_url: str | None
     metadata: dict | None = None  #: the setup's metadata at confirm, carried on webhook events
     status: str = "Pending"
-    token_used: bool = False
     actions: list[Action] = field(default_factory=list)  #: oldest first
     total_refunded: int = 0
 

@@ -444,6 +444,7 @@ def encode_payment(payment: Payment) -> dict:
 
 
 def decode_payment(data: dict) -> Payment:
+    data = {key: value for key, value in data.items() if key != "token_used"}  # state files before 2026-12
     actions = [Action(**{**a, "processed_on": datetime.fromisoformat(a["processed_on"])}) for a in data["actions"]]
     return Payment(**{
         **data, "requested_on": datetime.fromisoformat(data["requested_on"]),

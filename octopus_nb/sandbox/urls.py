@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import controls, handlers, landing
+from . import controls, handlers, landing, octopus_app
 
 _ID = r"([^/]+)"
 ROUTES = [
@@ -22,8 +22,11 @@ ROUTES = [
     (r"/_sandbox/webhooks/deliveries", controls.WebhookDeliveriesHandler),
     (r"/_sandbox/webhooks/flush", controls.WebhookFlushHandler),
     (r"/_sandbox/faults", controls.FaultsHandler),
-    # the customer's browser
+    # the customer's devices: the desktop page, and the Octopus App on the phone (no key: the token)
     (r"/_sandbox/octopus/oos/payment/?", landing.LandingPageHandler),
+    (landing.STATUS_PATH, landing.LandingStatusHandler),
+    (landing.SCRIPT_PATH, landing.FollowScriptHandler),
+    (landing.APP_PATH, octopus_app.OctopusAppHandler),
 ]
 #: what answers a path no route matches (401 without the key, else an empty 404)
 DEFAULT_HANDLER = handlers.NotFoundHandler

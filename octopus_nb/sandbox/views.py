@@ -10,7 +10,7 @@ from datetime import datetime
 
 from .clock import isoformat
 from .resources import APPROVED, REFUNDABLE, Action, Payment, PaymentSetup
-from .validation import octopus_readiness
+from .validation import octopus_readiness, with_payment_id
 
 #: Every payment event's ``source`` on Checkout.com's event pages.
 EVENT_SOURCE = "gateway"
@@ -144,8 +144,21 @@ def event_body(base_url: str, event_id: str, event_type: str, now: datetime, pay
     }
 
 
-def landing_view(payment: Payment) -> dict:
-    """What the landing page shows the customer."""
+def outcome_url(payment: Payment) -> str | None:
+    """Sandbox rule: where the customer's browser goes once the payment settles, else None.
+
+    ``success_url`` when the money was taken (Captured, and later refunds), ``failure_url`` when it
+    was not (Declined, Expired), with ``cko-payment-id`` added, as Checkout.com's hosted pages do.
+    """
+    if payment.status == "Pending":
+        return None
+    target = payment.success_url if payment.status in APPROVED else payment.failure_url
+    return with_payment_id(target, payment.id) if target else None
+
+
+def customer_view(payment: Payment, now: datetime) -> dict:
+    """What the customer's devices show (the landing page, the Octopus App), on the sandbox clock."""
+    pending = payment.status == "Pending"
     return {
         "payment_id": payment.id,
         "reference": payment.reference,
@@ -154,4 +167,6 @@ def landing_view(payment: Payment) -> dict:
         "status": payment.status,
         "octopus_uri": octopus_uri(payment),
         "expires_on": isoformat(payment.expires_on),
+        "expires_in_seconds": max(0, int((payment.expires_on - now).total_seconds())) if pending else 0,
+        "outcome_url": outcome_url(payment),
     }
