@@ -1,7 +1,9 @@
-"""A small webhook receiver: a real HTTP server on loopback that verifies and collects deliveries.
+"""A loopback merchant: a real HTTP server that receives webhooks and serves the return pages.
 
 For notebooks and tests: it verifies every delivery's ``Cko-Signature``, answers 401 to bad
-signatures, and drops repeats (delivery is at least once). Point the octopus_nb sandbox at it
+signatures, and drops repeats (delivery is at least once). It also serves the merchant's return
+pages (``success_url``, ``failure_url``, ``app_return_url``), which look the payment up with the
+client they were given and record every return (:mod:`octopus_nb.returns`). Point the octopus_nb sandbox at it
 with :func:`octopus_nb.control.configure_webhooks`; :func:`octopus_nb.control.webhook_chaos`
 then tests it with repeated, shuffled and forged deliveries, and :meth:`WebhookReceiver.counts`
 says what it made of them.
@@ -12,15 +14,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._shared.contract import SIGNATURE_HEADER
 from ._shared.serving import ServerThread
 from .errors import WaitTimeoutError
+from .returns import PAGES, ReturnPages
 from .webhooks import FRAME_COLUMNS, event_row, parse_event, verify_signature
 
 #: a webhook body is a few hundred bytes; anything far larger is not Checkout.com
 MAX_BODY_BYTES = 256 * 1024
+#: where the merchant's return pages are served: ``/return/success``, ``/return/failure``, ``/return/app``
+RETURN_PATH = "/return"
+
+if TYPE_CHECKING:
+    from .client import Client
 
 _log = logging.getLogger("octopus_nb.receiver")
 
@@ -40,15 +48,35 @@ def _make_app(receiver: "WebhookReceiver"):
             self.set_status(receiver.accept(self.request.body, self.request.headers.get(SIGNATURE_HEADER)))
             self.finish()
 
+    class ReturnHandler(tornado.web.RequestHandler):
+        """``GET /return/{page}?cko-payment-id=…``: the customer back at the merchant's page."""
+
+        def set_default_headers(self) -> None:
+            self.clear_header("Server")
+
+        def get(self, page: str) -> None:
+            status, body = receiver.return_pages.visit(page, self.get_argument("cko-payment-id", ""))
+            self.set_status(status)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Cache-Control", "no-store")
+            self.finish(body)
+
     def quiet_log(handler: tornado.web.RequestHandler) -> None:
         # tornado's default access log writes 4xx to stderr, which would land in notebook outputs.
         _log.debug("%d %s %s", handler.get_status(), handler.request.method, handler.request.uri)
 
-    return tornado.web.Application([(r"/.*", DeliveryHandler)], log_function=quiet_log)
+    pages = "|".join(PAGES)
+    return tornado.web.Application(
+        [(rf"{RETURN_PATH}/({pages})", ReturnHandler), (r"/.*", DeliveryHandler)], log_function=quiet_log
+    )
 
 
 class WebhookReceiver:
-    """Collects webhook deliveries on ``http://127.0.0.1:{port}/webhooks``, verifying each one.
+    """A merchant on loopback: webhooks on ``http://127.0.0.1:{port}/webhooks``, return pages beside them.
+
+    Give it the merchant's ``client`` and its return pages (:attr:`success_url`, :attr:`failure_url`,
+    :attr:`app_return_url`) verify each returning payment with ``get_payment``; :attr:`returns`
+    lists every return.
 
     Bad or missing signature → 401, not recorded (counted in ``rejected``). A repeated event id →
     200 (so the sender stops retrying) but recorded once (counted in ``duplicates``). The server
@@ -61,7 +89,10 @@ class WebhookReceiver:
     ...     receiver.to_frame()
     """
 
-    def __init__(self, signature_key: str | bytes, host: str = "127.0.0.1", port: int = 0, path: str = "/webhooks"):
+    def __init__(
+        self, signature_key: str | bytes, host: str = "127.0.0.1", port: int = 0, path: str = "/webhooks",
+        client: Client | None = None,
+    ):
         if not signature_key:
             raise ValueError(
                 "A signature key is needed to verify deliveries (any non-empty string you also give the sender)."
@@ -77,17 +108,45 @@ class WebhookReceiver:
         self._rejected = 0
         # One condition guards the records; wait_for() sleeps on it until a delivery notifies.
         self._changed = threading.Condition()
-        self._url: str | None = None
+        self._base: str | None = None  #: http://host:port while running
         self._server: ServerThread | None = None
+        #: the return pages, verifying with ``client`` (the merchant's own API client)
+        self.return_pages = ReturnPages(client)
 
     # --- what arrived -----------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """Where to deliver: ``http://host:port/webhooks`` (any path on this server is accepted)."""
-        if self._url is None:
+        return self._running_base() + self.path
+
+    @property
+    def success_url(self) -> str:
+        """The merchant's success page, for ``settings.success_url``."""
+        return self._page_url("success")
+
+    @property
+    def failure_url(self) -> str:
+        """The merchant's failure page, for ``settings.failure_url``."""
+        return self._page_url("failure")
+
+    @property
+    def app_return_url(self) -> str:
+        """Where the merchant's (iOS) app gets control back: ``redirect_targets(..., ios_return_url=)``."""
+        return self._page_url("app")
+
+    @property
+    def returns(self) -> list[dict]:
+        """Every customer who came back, oldest first: ``page``, ``payment_id``, ``status`` found, ``at``."""
+        return self.return_pages.returns
+
+    def _page_url(self, page: str) -> str:
+        return f"{self._running_base()}{RETURN_PATH}/{page}"
+
+    def _running_base(self) -> str:
+        if self._base is None:
             raise RuntimeError("WebhookReceiver is not running: call start() or use `with WebhookReceiver(key) as r:`")
-        return self._url
+        return self._base
 
     @property
     def events(self) -> list[dict]:
@@ -173,7 +232,8 @@ class WebhookReceiver:
         return self.counts()
 
     def clear(self) -> None:
-        """Forget what arrived (events, seen ids, counters)."""
+        """Forget what arrived (events, seen ids, counters, returns)."""
+        self.return_pages.clear()
         with self._changed:
             self._events.clear()
             self._seen.clear()
@@ -211,7 +271,7 @@ class WebhookReceiver:
         if self.is_running():
             raise RuntimeError("WebhookReceiver is already running at " + self.url)
         server = ServerThread(_make_app(self), self.host, self.port, name="octopus-webhooks", max_body_size=MAX_BODY_BYTES)
-        self._url = server.start() + self.path
+        self._base = server.start()
         self._server = server
         return self
 
@@ -220,7 +280,7 @@ class WebhookReceiver:
             raise RuntimeError("WebhookReceiver is not running")
         self._server.stop()
         self._server = None
-        self._url = None
+        self._base = None
 
     def __enter__(self) -> "WebhookReceiver":
         return self.start()
