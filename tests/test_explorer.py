@@ -6,6 +6,7 @@ Against the session's real sandbox (conftest), over real sockets; the browser si
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -314,3 +315,52 @@ def test_the_explorer_carries_a_static_picture_of_its_state(explorer):
     png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', picture).group(1))
     assert decode_qr(png) == [explorer.payment["processing"]["octopus_uri"]]
     assert picture == explorer.picture()  # the same state, the same picture
+
+
+# --- the customer's journey: the desktop and the phone side by side, the explorer following ---------
+
+
+def test_on_a_sandbox_the_form_returns_to_the_loopback_merchant(explorer):
+    merchant = explorer.merchant
+    assert explorer.form_values()["success_url"] == merchant.success_url
+    assert explorer.form_values()["failure_url"] == merchant.failure_url
+    assert merchant.success_url.startswith("http://127.0.0.1:") and merchant.success_url.endswith("/return/success")
+
+
+def test_the_redirect_step_shows_the_desktop_page_and_the_phone_side_by_side(explorer):
+    explorer.create(amount=1000, currency="HKD")
+    payment = explorer.confirm()
+    journey = explorer.panels["journey"].value
+    assert f"src='{payment['processing']['landing_url']}'" in journey
+    assert f"src='{octopus_nb.app_url(explorer.client, payment)}'" in journey
+    assert journey.count("<iframe title=") == 2
+    assert "<iframe" not in explorer.picture()  # the static picture shows nothing live
+
+
+def test_paying_on_the_phone_moves_the_explorer_without_a_click(explorer):
+    explorer.create(amount=1000, currency="HKD")
+    payment = explorer.confirm()
+    landed = octopus_nb.press_in_app(explorer.client, payment, "pay")  # the phone, not the explorer
+    assert landed.heading == "Paid"
+    explorer.feed.wait_for(2)
+    deadline = time.monotonic() + 5
+    while explorer.status != "Captured" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (explorer.status, explorer.state, explorer.step) == ("Captured", "Captured", "redirect")
+    assert [a["type"] for a in explorer.actions] == ["Capture"]
+    assert "Captured" in explorer.panels["status"].value
+    # the desktop, reloaded, lands on the merchant's page, which verified the payment
+    desktop = octopus_nb.open_landing_page(explorer.client, payment)
+    assert desktop.heading == "Thank you: your payment was received"
+    assert explorer.merchant.returns[-1]["status"] == "Captured"
+
+
+def test_acting_from_code_adds_no_follow_up_request(explorer):
+    """Code-driven runs stay repeatable: the events of an action the explorer took fetch nothing more."""
+    explorer.create(amount=1000, currency="HKD")
+    explorer.confirm()
+    explorer.act("approve")
+    explorer.feed.wait_for(3)
+    explorer.refresh_events()
+    before = len(explorer.client.history)
+    assert explorer.follow() is False and len(explorer.client.history) == before

@@ -1,7 +1,8 @@
 """The webhook events a flow causes: a receiver on loopback, pointed at the sandbox, and a watch on it.
 
-:class:`EventFeed` starts a :class:`~octopus_nb.receiver.WebhookReceiver` and tells the octopus_nb
-sandbox to deliver to it (:func:`octopus_nb.control.configure_webhooks`). Against Checkout.com it
+:class:`EventFeed` starts a :class:`~octopus_nb.receiver.WebhookReceiver` (the loopback merchant,
+whose return pages verify payments with the flow's client) and tells the octopus_nb sandbox to
+deliver to it (:func:`octopus_nb.control.configure_webhooks`). Against Checkout.com it
 starts nothing and says why (``note``): there, webhooks go to a public endpoint set in the Dashboard.
 No widgets here; a view passes :meth:`EventFeed.watch` the redraw to run when events arrive.
 """
@@ -120,7 +121,8 @@ class EventFeed:
             return
         # The client's key generator: seeded in the embedded sandbox (so a notebook's history
         # repeats), a UUID4 otherwise. It signs deliveries to a loopback-only receiver.
-        receiver = WebhookReceiver(self.client.new_idempotency_key()).start()
+        # It is the merchant too: its return pages look payments up with this client.
+        receiver = WebhookReceiver(self.client.new_idempotency_key(), client=self.client).start()
         try:
             configure_webhooks(self.client, receiver)
         except OctopusError as error:

@@ -31,7 +31,9 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from .._shared.contract import TERMINAL_STATUSES
 from ..client import ApiResult, Client
+from ..journey import app_url
 from ..history import TRACE_COLUMNS
 from ..lifecycle import RedirectTargets
 from ..readiness import EXAMPLE_SETUP, FORM_FIELDS
@@ -83,15 +85,17 @@ class FlowExplorer:
         #: the exception the last action ended with, or None if it succeeded
         self.last_error: BaseException | None = None
         self._templates = Templates()
-        #: the widgets: fields, buttons, panels, pages (see :class:`~octopus_nb.ui.explorer_layout.ExplorerLayout`)
-        self.layout = ExplorerLayout(self, self._templates, {name: str(EXAMPLE[name]) for name in FORM_FIELDS})
-        #: the webhook events (a receiver on loopback, when the sandbox can deliver to it)
+        #: the webhook events and the merchant's return pages (a receiver on loopback, on a sandbox)
         self.feed = EventFeed(client, enabled=webhooks)
+        #: the widgets: fields, buttons, panels, pages (see :class:`~octopus_nb.ui.explorer_layout.ExplorerLayout`)
+        self.layout = ExplorerLayout(self, self._templates, {name: str(value) for name, value in self._example().items()})
         # The events panel is drawn from two threads (actions, and the feed's watch): one at a time.
         self._events_lock = threading.Lock()
+        # An action and the watch's follow-up never interleave, so code-driven runs stay repeatable.
+        self._acting = threading.RLock()
         self.show_field_preview()
         self.render()
-        self.feed.watch(self._draw_events)
+        self.feed.watch(self._deliveries_arrived)
 
     # --- state ---------------------------------------------------------------------------
 
@@ -110,6 +114,11 @@ class FlowExplorer:
     buttons = _read_through("layout", "buttons", "Button name → Button.")
     panels = _read_through("layout", "panels", "Panel name → its HTML widget.")
     widget = _read_through("layout", "app", "The app itself, to place in your own layout.")
+
+    @property
+    def merchant(self):  # noqa: ANN201 - a WebhookReceiver, or None
+        """The loopback merchant (webhooks and return pages), or None without webhooks or on Checkout.com."""
+        return self.feed.receiver
 
     @property
     def step(self) -> str:
@@ -158,7 +167,8 @@ class FlowExplorer:
         """
         with self._action():
             payment = self.flow.confirm()
-            self.layout.show_redirect(self.flow.redirect_targets())
+            targets = self.flow.redirect_targets()
+            self.layout.show_redirect(targets, app_url(self.client, targets.android) if self.can_play_customer else None)
             self.go("redirect")
         return payment
 
@@ -177,6 +187,20 @@ class FlowExplorer:
             self.flow.refresh_actions()
             self.go("outcome")
         return payment
+
+    def follow(self) -> bool:
+        """Catch up with a payment the customer settled elsewhere (the phone, another cell); True if it moved.
+
+        Called by the event watch as webhooks arrive, so paying on the phone updates the status,
+        the diagram and the outcome with no click. Fetches the payment only when an event says it
+        left the status shown, and stays on the current step (the desktop page stays in view).
+        """
+        with self._acting:
+            if not self._payment_moved():
+                return False
+            with self._action():
+                self.flow.outcome()
+        return True
 
     def outcome(self) -> ApiResult:
         """Fetch the payment and its actions (the *Refresh status* buttons); return the payment."""
@@ -304,6 +328,28 @@ class FlowExplorer:
         self._draw_events()
         self._enable()
 
+    def _deliveries_arrived(self) -> None:
+        if self._payment_moved():
+            try:
+                self.follow()
+            except Exception as error:  # noqa: BLE001 - a background redraw has nowhere else to report
+                self.show_error(error)
+        self._draw_events()
+
+    def _payment_moved(self) -> bool:
+        """True when an event received for the current payment settled it at a status not shown yet."""
+        payment = self.payment
+        if payment is None or payment.get("status") != "Pending":
+            return False
+        return any(event.get("data", {}).get("id") == payment.get("id")
+                   and event.get("data", {}).get("status") in TERMINAL_STATUSES for event in self.feed.events)
+
+    def _example(self) -> dict:
+        """The form's first values: the seed page's example, returning to the loopback merchant when there is one."""
+        if self.merchant is None:
+            return EXAMPLE
+        return {**EXAMPLE, "success_url": self.merchant.success_url, "failure_url": self.merchant.failure_url}
+
     def _draw_events(self) -> None:
         with self._events_lock:
             self.panels["events"].value = self._templates.render(
@@ -344,15 +390,16 @@ class FlowExplorer:
     @contextmanager
     def _action(self) -> Iterator[None]:
         """Run one action: on failure, keep the error (shown with its fix) and re-raise; always redraw."""
-        try:
-            yield
-        except Exception as error:
-            self.last_error = error
-            raise
-        else:
-            self.last_error = None
-        finally:
-            self.render()
+        with self._acting:
+            try:
+                yield
+            except Exception as error:
+                self.last_error = error
+                raise
+            else:
+                self.last_error = None
+            finally:
+                self.render()
 
     def _with_form(self, fields: dict) -> dict:
         """The form's values with ``fields`` over them; the form fields given are shown in the form."""

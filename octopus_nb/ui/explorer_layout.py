@@ -33,7 +33,7 @@ PLACEHOLDERS = {
     "reference": "ORD-5023-4E89 (optional)",
 }
 #: Panel name → the CSS class of its HTML widget (``octopus-explorer-…``).
-PANELS = ("header", "status", "diagram", "error", "readiness", "summary", "targets", "customer", "outcome",
+PANELS = ("header", "status", "diagram", "error", "readiness", "summary", "targets", "journey", "customer", "outcome",
           "history", "events")
 _PANEL_CLASSES = {"customer": "customer-note"}
 #: Button name → (label, CSS class suffix, button style, icon).
@@ -122,13 +122,19 @@ class ExplorerLayout:
         self.app.add_class("octopus-explorer")
         self.app.add_class("octopus-ui")
 
-    def show_redirect(self, targets: RedirectTargets) -> None:
-        """Show the QR code of the Android URI and the redirect table."""
+    def show_redirect(self, targets: RedirectTargets, phone_url: str | None = None) -> None:
+        """Show the QR code of the Android URI, the redirect table and, on a sandbox, the two devices.
+
+        ``phone_url`` is the simulated Octopus App's page for this payment: with it, the desktop
+        page and the phone are shown side by side, live (the desktop follows what the phone does).
+        """
         from ..qr import qr_code
 
         self.qr.value = qr_code(targets.android).png
         self.qr.layout.display = None
         self.panels["targets"].value = self._templates.redirect_table(targets)
+        self.panels["journey"].value = (
+            self._templates.render("journey.html", desktop=targets.desktop, phone=phone_url) if phone_url else "")
 
     def clear(self) -> None:
         """Empty the form, the refund field, the QR code and the redirect table."""
@@ -137,7 +143,7 @@ class ExplorerLayout:
         self.refund_amount.value = ""
         self.qr.value = b""
         self.qr.layout.display = "none"
-        self.panels["targets"].value = ""
+        self.panels["targets"].value = self.panels["journey"].value = ""
 
     def _bindings(self) -> dict[str, Callable[[], Any]]:
         e = self._explorer
@@ -156,7 +162,7 @@ class ExplorerLayout:
             [*rows, widgets.HBox([b["create"]])],
             [p["readiness"], *rows, widgets.HBox([b["update"], b["check"], b["to_confirm"]])],
             [p["summary"], widgets.HBox([b["confirm"]])],
-            [widgets.HBox([self.qr, p["targets"]]), widgets.HBox([b["to_customer"]])],
+            [widgets.HBox([self.qr, p["targets"]]), p["journey"], widgets.HBox([b["to_customer"]])],
             [p["customer"], widgets.HBox([*(b[action] for action in CUSTOMER_BUTTONS), b["refresh_customer"]])],
             [p["outcome"], widgets.HBox([self.refund_amount, b["refund"]]), widgets.HBox([b["refresh"], b["new"]])],
         ]
