@@ -16,15 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from .client import Client
 from .control import require_sandbox
-from .lifecycle import processing_of
+from .lifecycle import app_page_url, processing_of
 
-APP_PATH = "/_sandbox/octopus/app"
 #: the app's buttons, as :func:`press_in_app` names them, and the form value each sends
 BUTTONS = {"pay": "pay", "cancel": "cancel", "pay_capture_fails": "pay_capture_fails"}
 
@@ -43,7 +42,7 @@ def app_url(client: Client, payment_or_uri: Mapping[str, Any] | str) -> str:
     """
     require_sandbox(client, "app_url()")
     uri = payment_or_uri if isinstance(payment_or_uri, str) else processing_of(payment_or_uri)["octopus_uri"]
-    return f"{client.base_url}{APP_PATH}?uri={quote(uri, safe='')}"
+    return app_page_url(client.base_url, uri)
 
 
 @dataclass(frozen=True)

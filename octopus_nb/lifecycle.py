@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ._shared.contract import TERMINAL_STATUSES
 from .client import ApiResult, Client
@@ -26,6 +26,17 @@ from .steps import get_payment
 #: Android ``octopus_uri`` shape; it is an assumption, not a documented Checkout.com value —
 #: confirm the real scheme with Octopus/Checkout.com and pass ``ios_template=``.
 IOS_URL_TEMPLATE = "octopus://payment?token={token}"
+
+
+#: The octopus_nb sandbox's pages: its landing page (``processing.landing_url``) and its stand-in
+#: for the Octopus App (sandbox rules, contract §9.1).
+SANDBOX_LANDING_PATH = "/_sandbox/octopus/oos/payment/"
+SANDBOX_APP_PATH = "/_sandbox/octopus/app"
+
+
+def app_page_url(base_url: str, uri: str) -> str:
+    """The simulated Octopus App's page on the sandbox at ``base_url``, opened with ``uri``."""
+    return f"{base_url}{SANDBOX_APP_PATH}?uri={quote(uri, safe='')}"
 
 
 #: The seed page's three ways to reach the Octopus App: (attribute, device, how to use the target).
@@ -54,6 +65,9 @@ class RedirectTargets:
     ios: str
     #: ``processing.token``: the one-time token inside all three
     token: str
+    #: on the octopus_nb sandbox, the simulated app's page that plays each device (desktop, Android,
+    #: iOS: the app as opened by that device's target); empty elsewhere
+    apps: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -63,19 +77,27 @@ class RedirectTargets:
             f"    ios={self.ios!r})"
         )
 
-    def rows(self) -> list[tuple[str, str, str]]:
-        """``(device, how, target)`` for desktop, Android and iOS: the one table every view shows."""
-        return [(device, how, getattr(self, name)) for name, device, how in DEVICES]
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """``(device, how, target, sandbox app)`` for desktop, Android and iOS: the one table every view shows.
+
+        The last column is the simulated app's page that plays that device on the octopus_nb
+        sandbox (the QR code scanned, ``octopus_uri`` or the iOS URL opened), "" elsewhere.
+        """
+        apps = self.apps or ("",) * len(DEVICES)
+        return [(device, how, getattr(self, name), app) for (name, device, how), app in zip(DEVICES, apps)]
 
     def _repr_html_(self) -> str:
         body = "".join(
             f"<tr><th>{html.escape(device)}</th><td><code>{html.escape(url)}</code></td>"
-            f"<td>{html.escape(how)}</td></tr>"
-            for device, how, url in self.rows()
+            f"<td>{html.escape(how)}</td>"
+            + (f"<td><a href=\"{html.escape(app)}\" target=\"_blank\">simulated app</a></td>" if self.apps else "")
+            + "</tr>"
+            for device, how, url, app in self.rows()
         )
+        sandbox = "<th>in the sandbox</th>" if self.apps else ""
         return (
             f"<table><caption>Redirect targets for {html.escape(self.payment_id)}</caption>"
-            f"<tr><th>device</th><th>target</th><th>how</th></tr>{body}</table>"
+            f"<tr><th>device</th><th>target</th><th>how</th>{sandbox}</tr>{body}</table>"
         )
 
 
@@ -99,13 +121,24 @@ def redirect_targets(
     """
     processing = processing_of(payment)
     token = processing["token"]
+    landing, android = processing["landing_url"], processing["octopus_uri"]
+    ios = _ios_url(ios_template.format(token=token), ios_return_url)
     return RedirectTargets(
         payment_id=str(payment_of(payment).get("id", "")),
-        desktop=processing["landing_url"],
-        android=processing["octopus_uri"],
-        ios=_ios_url(ios_template.format(token=token), ios_return_url),
+        desktop=landing,
+        android=android,
+        ios=ios,
         token=token,
+        apps=_sandbox_apps(landing, (android, android, ios)),
     )
+
+
+def _sandbox_apps(landing_url: str, uris: tuple[str, ...]) -> tuple[str, ...]:
+    """The simulated app's page for each URI, when ``landing_url`` is the octopus_nb sandbox's page."""
+    parts = urlsplit(landing_url)
+    if parts.path != SANDBOX_LANDING_PATH or parts.scheme not in ("http", "https"):
+        return ()
+    return tuple(app_page_url(f"{parts.scheme}://{parts.netloc}", uri) for uri in uris)
 
 
 def _ios_url(url: str, return_url: str | None) -> str:
@@ -203,8 +236,8 @@ def _hint(client: Client, payment: Mapping[str, Any]) -> str:
             "Wait longer, or pass a larger timeout=."
         )
     return (
-        "Nobody has acted as the customer: call simulate_customer(client, payment_id, 'approve') "
-        "or open processing.landing_url and press Approve."
+        "Nobody has acted as the customer: call simulate_customer(client, payment_id, 'approve'), "
+        "or open app_url(client, payment) (the simulated Octopus App) and press Pay."
     )
 
 

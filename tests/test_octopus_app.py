@@ -172,3 +172,16 @@ def test_app_url_is_refused_on_checkout_before_any_request():
     with pytest.raises(octopus_nb.NotASandboxError):
         octopus_nb.app_url(client, "octopus://payment?token=abc")
     assert len(client.history) == 0
+
+
+def test_the_redirect_table_shows_the_sandbox_app_that_plays_each_device(client):
+    payment = pending_payment(client)
+    targets = octopus_nb.redirect_targets(payment, ios_return_url="myshop://done")
+    assert [row[3] for row in targets.rows()] == [
+        octopus_nb.app_url(client, payment), octopus_nb.app_url(client, payment), octopus_nb.app_url(client, targets.ios)]
+    assert "in the sandbox" in targets._repr_html_() and "simulated app" in targets._repr_html_()
+    elsewhere = {"id": "pay_1", "processing": {"landing_url": "https://octopus.example/oos/payment/?token=t",
+                                               "octopus_uri": "octopus://payment?token=t", "token": "t"}}
+    live = octopus_nb.redirect_targets(elsewhere)
+    assert live.apps == () and [row[3] for row in live.rows()] == ["", "", ""]
+    assert "in the sandbox" not in live._repr_html_()

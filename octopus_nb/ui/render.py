@@ -86,7 +86,7 @@ class Templates:
 
     def redirect_table(self, targets: RedirectTargets) -> str:
         """Where to send the customer, one row per device (:data:`octopus_nb.lifecycle.DEVICES`)."""
-        rows = [(name, device, how, target) for (name, _, _), (device, how, target) in zip(DEVICES, targets.rows())]
+        rows = [(name, *row) for (name, _, _), row in zip(DEVICES, targets.rows())]
         return self.render("targets.html", targets=targets, rows=rows)
 
     def history_list(self, history: Iterable, limit: int = HISTORY_ROWS) -> str:
