@@ -9,6 +9,7 @@ Everything goes through :meth:`Client.request`, so each call shows in ``client.h
 
 from __future__ import annotations
 
+import functools
 import html
 import sys
 import time
@@ -272,12 +273,11 @@ def _kernel_progress(payment_id: str) -> Callable[[ApiResult, float], None] | No
 
     def report(payment: ApiResult, elapsed: float) -> None:
         nonlocal label
-        import ipywidgets
         from IPython.display import display
 
         status = payment["status"]
         if label is None:
-            label = ipywidgets.HTML(value=html.escape(f"waiting for {payment_id}: {status}"))
+            label = _wait_widget()(payment_id, status)
             display(label)
         elif status in TERMINAL_STATUSES:
             label.value = html.escape(f"{payment_id}: {status} after {elapsed:.1f} s")
@@ -285,3 +285,35 @@ def _kernel_progress(payment_id: str) -> Callable[[ApiResult, float], None] | No
             label.value = html.escape(f"waiting for {payment_id}: {status} ({elapsed:.1f} s)")
 
     return report
+
+
+@functools.cache
+def _wait_widget() -> type:
+    """The progress widget's class, made on first use so ``import octopus_nb`` never loads ipywidgets.
+
+    Live, it is an ``HTML`` widget whose value each poll updates. Where widgets can't run (GitHub,
+    nbviewer, the docs site, an untrusted notebook) it shows a static picture instead, as the forms
+    and the explorer do: the wait as it began, and where its outcome is. It can't picture the final
+    status, because it is displayed before that is known and nbval can't compare an updated display.
+    """
+    import ipywidgets
+
+    class WaitProgress(ipywidgets.HTML):
+        def __init__(self, payment_id: str, status: str):
+            super().__init__(value=html.escape(f"waiting for {payment_id}: {status}"))
+            self._picture = (
+                f"<div class='octopus-wait'>Waited for <code>{html.escape(payment_id)}</code> "
+                f"({html.escape(status)} when the wait began): <code>wait_for_payment</code> returns the "
+                "payment once it settled.</div>"
+            )
+            self._text = f"<waiting for {payment_id}: {status} when the wait began>"
+
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+            bundle = super()._repr_mimebundle_(**kwargs)
+            bundle["text/plain"], bundle["text/html"] = self._text, self._picture
+            return bundle
+
+        def __repr__(self) -> str:
+            return self._text
+
+    return WaitProgress

@@ -194,5 +194,15 @@ def test_in_a_kernel_progress_is_one_widget_displayed_once(client, sandbox, monk
     finally:
         approve.join()
     assert final["status"] == "Captured"
-    shown = capsys.readouterr().out  # outside a kernel, display() prints the widget's repr
-    assert shown.count("HTML(") == 1 and f"waiting for {payment['id']}: Pending" in shown
+    shown = capsys.readouterr().out  # outside a kernel, display() prints the widget's text/plain
+    assert shown.count("waiting for") == 1 and f"<waiting for {payment['id']}: Pending when the wait began>" in shown
+
+
+def test_the_progress_widget_carries_a_static_picture(client):
+    from octopus_nb.lifecycle import _wait_widget
+
+    widget = _wait_widget()("pay_" + "a" * 26, "Pending")
+    bundle = widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # live in JupyterLab
+    assert bundle["text/html"].startswith("<div class='octopus-wait'>Waited for <code>pay_")
+    assert "HTML(" not in bundle["text/plain"]
