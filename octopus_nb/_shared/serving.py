@@ -41,19 +41,32 @@ class ServerThread:
     def is_running(self) -> bool:
         return self._thread is not None
 
-    def start(self) -> str:
-        """Bind, serve, and return ``http://host:port``."""
+    def start(self, before_serving: Callable[[str], None] | None = None) -> str:
+        """Bind, serve, and return ``http://host:port``.
+
+        ``before_serving(base_url)`` runs once the address is known and before any request is
+        served (connections wait in the socket's backlog), so an app whose answers name its own
+        address is whole before it answers.
+        """
         import tornado.netutil
 
         sockets = tornado.netutil.bind_sockets(self.port, self.host)
         port = sockets[0].getsockname()[1]
+        shown_host = f"[{self.host}]" if ":" in self.host else self.host
+        base_url = f"http://{shown_host}:{port}"
+        if before_serving is not None:
+            try:
+                before_serving(base_url)
+            except BaseException:
+                for bound in sockets:
+                    bound.close()
+                raise
         self._serving.clear()
         # A daemon thread, so a kernel or script that forgets stop() can still exit.
         self._thread = threading.Thread(target=asyncio.run, args=(self._main(sockets),), name=self.name, daemon=True)
         self._thread.start()
         self._serving.wait()
-        shown_host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{shown_host}:{port}"
+        return base_url
 
     async def _main(self, sockets: list) -> None:
         import tornado.httpserver

@@ -289,9 +289,9 @@ class Sandbox:
     def start(self) -> "Sandbox":
         if self.is_running():
             raise SandboxAlreadyRunning("Sandbox is already running at " + self.state.base_url)
-        # Links name the bound address, known only now: serve from a state built with it (fresh,
-        # or with a state file the one saved there).
-        self.app.serve_at(self._server.start())
+        # Links name the bound address, known only once bound: the state built with it (fresh, or
+        # with a state file the one saved there) is in place before the first request is served.
+        self._server.start(before_serving=self.app.serve_at)
         return self
 
     def stop(self) -> None:
