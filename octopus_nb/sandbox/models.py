@@ -268,8 +268,10 @@ class SandboxState:
         """Refund all or part of a captured payment; amounts end in 0, within the balance.
 
         Raises:
-            NotFound, MalformedRequest, ActionNotAllowed (``refund_not_allowed``: not Captured or
-            Partially Refunded), InvalidRequest
+            NotFound: no payment ``payment_id``.
+            MalformedRequest: the body is not a JSON object.
+            ActionNotAllowed: ``refund_not_allowed``, the payment is not Captured or Partially Refunded.
+            InvalidRequest: the amount or reference is refused (amounts end in 0, within the balance).
         """
         with self._lock:
             payment = self.ledger.payment(payment_id)
@@ -358,7 +360,8 @@ class SandboxState:
         Pending (expired, or settled through ``/_sandbox/payments/{id}/...``), is ``Gone`` (410).
 
         Raises:
-            NotFound, Gone
+            NotFound: the token is unknown.
+            Gone: the token was used, or its payment is no longer Pending.
         """
         with self._lock:
             return views.landing_view(self.ledger.actionable(token))
@@ -370,7 +373,9 @@ class SandboxState:
         (approve) or ``failure_url`` (decline) with ``cko-payment-id={id}`` added to the query.
 
         Raises:
-            MalformedRequest (``action_invalid``), NotFound, Gone
+            MalformedRequest: ``action_invalid``, the action is neither approve nor decline.
+            NotFound: the token is unknown.
+            Gone: the token was used, or its payment is no longer Pending.
         """
         if action not in ("approve", "decline"):
             raise MalformedRequest("action_invalid")
