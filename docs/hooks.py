@@ -14,6 +14,7 @@ fails on it (mkdocs.yml's ``validation``).
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 from pathlib import Path
@@ -22,6 +23,8 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parent.parent
+#: under "mkdocs.", so a warning fails the strict build
+log = logging.getLogger("mkdocs.hooks.links")
 DOCS = "docs/"
 #: the nav entry that the hook fills with the index and every notebook (mkdocs.yml names it once)
 NOTEBOOKS_NAV = "notebooks/README.md"
@@ -66,20 +69,25 @@ def on_files(files, config):
 
 def site_path(repo_path: str) -> str | None:
     """Where a file of the repository is on the site (its src_uri), or None if it is not a page."""
-    if repo_path.startswith(DOCS):
+    if repo_path.startswith(DOCS) and (ROOT / repo_path).is_file():
         return repo_path[len(DOCS):]
     return repo_path if repo_path in outside_pages() else None
 
 
 def on_page_markdown(markdown, page, config, files):
     src_uri = page.file.src_uri
+    if not src_uri.endswith(".md"):
+        return markdown  # notebooks are rendered by mkdocs-jupyter from the .ipynb
     in_docs = Path(page.file.abs_src_path).resolve().is_relative_to(ROOT / "docs")
     repo_dir = posixpath.dirname(DOCS + src_uri if in_docs else src_uri)
 
     def relink(match: re.Match) -> str:
-        target = site_path(posixpath.normpath(posixpath.join(repo_dir, match[2])))
+        repo_path = posixpath.normpath(posixpath.join(repo_dir, match[2]))
+        target = site_path(repo_path)
         if target is None:
-            return match[0]  # not a page: MkDocs reports it
+            # even where the same path happens to be a page of the site, the link is broken on GitHub
+            log.warning("%s links %s, which is not a page (%s in the repository)", src_uri, match[2], repo_path)
+            return match[0]
         return match[1] + posixpath.relpath(target, posixpath.dirname(src_uri) or ".") + match[3]
 
     # code blocks are shown as written
