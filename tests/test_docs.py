@@ -94,6 +94,22 @@ def test_the_readme_is_a_front_door():
     assert not set(DOC_PAGES) - linked, "README.md's 'Where to go next' misses a page"
 
 
+def test_every_page_is_in_the_nav():
+    """A page of docs/ missing from mkdocs.yml's nav is built but reachable only by a link."""
+    import yaml
+
+    def pages(items) -> list[str]:
+        found = []
+        for item in items:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            found += pages(value) if isinstance(value, list) else [value]
+        return found
+
+    nav = pages(yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"])
+    written = {str(path.relative_to(ROOT / "docs")) for path in (ROOT / "docs").rglob("*.md")}
+    assert not written - set(nav), "pages missing from mkdocs.yml's nav"
+
+
 def _paragraphs(path: Path) -> set[str]:
     """The prose paragraphs of a Markdown file (no code blocks, tables, headings or short lines), normalised."""
     text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL)
@@ -158,7 +174,7 @@ def test_every_public_name_has_its_reference_entry(site, name, obj):
     doc = None if isinstance(obj, str) else getattr(obj, "__doc__", None)
     if doc:  # plain values (DEFAULT_SECRET_KEY) carry no docstring of their own
         letters = lambda s: re.sub(r"\W", "", s)  # noqa: E731 - markup and roles differ in punctuation only
-        # a Sphinx role shows its target, or only the last name after ~ (docs/griffe_roles.py)
+        # a Sphinx role shows its target, or only the last name after ~ (docs/griffe_markdown.py)
         first_line = re.sub(r":\w+:`(~?)([\w.]+)`", lambda m: m[2].rsplit(".", 1)[-1] if m[1] else m[2], doc.strip().splitlines()[0])
         shown = letters(html.unescape(re.sub(r"<[^>]+>", "", entry)))
         assert letters(first_line) in shown, f"{name}: its entry does not show its docstring ({first_line!r})"
