@@ -223,3 +223,50 @@ def test_no_internal_link_is_broken(site):
                 if unquote(parts.fragment) not in pages[path].ids:
                     broken.append(f"{page.relative_to(site)}: {target} (no such anchor)")
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_the_build_wrote_nothing_in_the_checkout(site):
+    assert not (ROOT / ".cache" / "mkdocs-jupyter").exists(), "mkdocs-jupyter's cache is off (mkdocs.yml)"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
+def test_every_notebook_has_its_page_with_its_stored_images(site, notebook):
+    page = site / "notebooks" / f"{notebook.stem}.html"
+    assert page.is_file(), f"no page for {notebook.name}"
+    text = page.read_text()
+    shown = [base64.b64decode(re.sub(r"\s", "", match)) for match in DATA_PNG.findall(text)]
+    assert Counter(shown) == _stored_pngs(notebook), "the page's PNGs are not the ones the notebook stores"
+    assert (site / "notebooks" / notebook.name).is_file(), "the .ipynb itself is offered for download"
+    visible = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    for png in shown:
+        for url in decode_qr(png):
+            assert url in visible, f"{notebook.name}: a QR code decodes to {url!r}, which the page does not show"
+
+
+def test_the_qr_notebooks_show_a_qr_code(site):
+    """At least the quickstart's QR code is on its page and decodes to the payment's Octopus URI."""
+    text = (site / "notebooks" / "01-quickstart.html").read_text()
+    decoded = [url for match in DATA_PNG.findall(text) for url in decode_qr(base64.b64decode(re.sub(r"\s", "", match)))]
+    assert decoded and all(url.startswith("octopus://payment?token=") for url in decoded)
+
+
+@pytest.mark.browser
+def test_a_notebook_page_renders_in_chromium(site, browser):
+    """The quickstart's page straight from disk (file://, nothing served), as a reader would open it offline."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1400})
+    try:
+        page = context.new_page()
+        page.goto((site / "notebooks" / "01-quickstart.html").as_uri())
+        expect(page.locator("h1").first).to_be_visible()
+        assert page.locator("nav").count() > 0  # the theme's navigation came with the page
+        qr = page.locator('img[src^="data:image/png"]').first
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "01-quickstart.png"), full_page=True)
+        qr.scroll_into_view_if_needed()
+        url = decode_qr(qr.screenshot(path=str(ARTIFACTS / "01-quickstart-qr.png")))
+        assert url and url[0].startswith("octopus://payment?token=")
+    finally:
+        context.close()
