@@ -39,7 +39,8 @@ BUILD_SECONDS = 120
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)]  # not quiet: a failure says why
+    # not --quiet, as make docs is: a failure then says why
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)]
     # The build must not reach the network: no proxy to reach it through, and nothing is executed.
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_SECONDS)
@@ -119,11 +120,12 @@ def _paragraphs(path: Path) -> set[str]:
 
 def test_each_piece_of_text_lives_in_one_place():
     """No paragraph is in two Markdown sources of the site: the README links into the pages instead."""
-    sources = [README, ROOT / "notebooks" / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    sources = [README, ROOT / "notebooks" / "README.md", ROOT / "bench" / "README.md"]
+    sources += sorted(ROOT.glob("docs/**/*.md"))
     seen: dict[str, Path] = {}
-    for source in sources:
-        for paragraph in _paragraphs(source):
-            assert paragraph not in seen, f"{source.relative_to(ROOT)} repeats {seen[paragraph].relative_to(ROOT)}: {paragraph[:80]}…"
+    for source in (path.relative_to(ROOT) for path in sources):
+        for paragraph in _paragraphs(ROOT / source):
+            assert paragraph not in seen, f"{source} and {seen[paragraph]} both say: {paragraph[:80]}…"
             seen[paragraph] = source
 
 
@@ -154,12 +156,26 @@ PUBLIC = _public_names()
 
 def test_the_plugin_has_its_fixtures():
     """The fixture scan finds the fixtures (else the reference test below would check none of them)."""
-    assert {"octopus_sandbox", "octopus_client"} <= {name.rsplit(".", 1)[1] for name, _ in PUBLIC if "pytest_plugin" in name}
+    fixtures = {name.rsplit(".", 1)[1] for name, _ in PUBLIC if name.startswith("octopus_nb.pytest_plugin.")}
+    assert {"octopus_sandbox", "octopus_client"} <= fixtures
+
+
+ROLE = re.compile(r":\w+:`(~?)([\w.]+)`")
+
+
+def _role_text(match: re.Match) -> str:
+    """What a Sphinx role shows: its target, or only the last name after ~ (docs/griffe_markdown.py)."""
+    return match[2].rsplit(".", 1)[-1] if match[1] else match[2]
+
+
+def _letters(text: str) -> str:
+    """Text without punctuation and spaces: markup and roles differ from the docstring in those only."""
+    return re.sub(r"\W", "", text)
 
 
 @pytest.mark.parametrize("name, obj", PUBLIC, ids=[name for name, _ in PUBLIC])
 def test_every_public_name_has_its_reference_entry(site, name, obj):
-    """An entry generated from the docstring: a heading with the name's anchor, and the docstring's first line under it."""
+    """An entry generated from the docstring: a heading with the name's anchor, its docstring's first line under it."""
     canonical = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
     for page in sorted((site / "reference").glob("*.html")):
         text = page.read_text(encoding="utf-8")
@@ -173,11 +189,9 @@ def test_every_public_name_has_its_reference_entry(site, name, obj):
     entry = text[start:following if following > 0 else None]
     doc = None if isinstance(obj, str) else getattr(obj, "__doc__", None)
     if doc:  # plain values (DEFAULT_SECRET_KEY) carry no docstring of their own
-        letters = lambda s: re.sub(r"\W", "", s)  # noqa: E731 - markup and roles differ in punctuation only
-        # a Sphinx role shows its target, or only the last name after ~ (docs/griffe_markdown.py)
-        first_line = re.sub(r":\w+:`(~?)([\w.]+)`", lambda m: m[2].rsplit(".", 1)[-1] if m[1] else m[2], doc.strip().splitlines()[0])
-        shown = letters(html.unescape(re.sub(r"<[^>]+>", "", entry)))
-        assert letters(first_line) in shown, f"{name}: its entry does not show its docstring ({first_line!r})"
+        first_line = ROLE.sub(_role_text, doc.strip().splitlines()[0])
+        shown = _letters(html.unescape(re.sub(r"<[^>]+>", "", entry)))
+        assert _letters(first_line) in shown, f"{name}: its entry does not show its docstring ({first_line!r})"
 
 
 class _Links(HTMLParser):
