@@ -194,6 +194,16 @@ def test_every_public_name_has_its_reference_entry(site, name, obj):
         assert _letters(first_line) in shown, f"{name}: its entry does not show its docstring ({first_line!r})"
 
 
+def test_the_reference_reads_as_markdown(site):
+    """No Sphinx role is shown as text and every >>> example is a code block (docs/griffe_markdown.py)."""
+    for page in sorted((site / "reference").glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        prose = re.sub(r"<pre\b.*?</pre>", "", text, flags=re.DOTALL)
+        assert not re.search(r":(?:func|meth|class|exc|attr|data|mod|obj):", prose), f"{page.name}: a role shown as text"
+        assert "&gt;&gt;&gt;" not in prose and "<blockquote>" not in prose, f"{page.name}: an example outside a code block"
+        assert "# doctest:" not in text, f"{page.name}: doctest flags shown"
+
+
 class _Links(HTMLParser):
     """A page's ids, and the targets of its links and images (tags only: code shown as text is not a link)."""
 
