@@ -38,7 +38,8 @@ lock: $(UV)
 $(UV):
 	python3 -m pip install -q --root-user-action=ignore --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
 
-# The docs site, offline, from README.md and the notebooks as stored (never executed): site/index.html.
+# The docs site, offline, from README.md, docs/, the docstrings (the API reference) and the notebooks as
+# stored (never executed): site/index.html.
 .PHONY: docs
 docs: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet

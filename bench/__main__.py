@@ -1,6 +1,6 @@
 """``python -m bench [--quick] [--only NAME ...]``: run the benchmarks, print one table.
 
-The table is Markdown, ready for the README's performance section; notes on how each figure
+The table is Markdown, ready for docs/performance.md; notes on how each figure
 was taken follow it. A benchmark that breaks prints its rows as errors and the exit status is 1;
 missed goals are reported in the table, not by the exit status.
 """

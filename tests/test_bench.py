@@ -1,4 +1,4 @@
-"""The benchmarks run and print every row (figures are not asserted: they live in the README, not in tests)."""
+"""The benchmarks run and print every row (figures are not asserted: they live in docs/performance.md, not in tests)."""
 
 import subprocess
 import sys

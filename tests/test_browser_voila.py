@@ -2,7 +2,7 @@
 
 Run with ``.venv/bin/pytest -m browser tests/test_browser_voila.py`` (deselected by default).
 
-The test runs the README's command itself, ``make explore PORT=<free port>``, in its own process
+The test runs the documented command itself (docs/explorer.md), ``make explore PORT=<free port>``, in its own process
 group (so teardown stops make, Voilà and the kernel it started, and only those), reads the URL it
 prints, opens it in Debian's chromium through Playwright and drives one payment through the app's
 widgets from its empty form: create → readiness → confirm → the QR code → approve → Captured. No

@@ -268,8 +268,10 @@ class SandboxState:
         """Refund all or part of a captured payment; amounts end in 0, within the balance.
 
         Raises:
-            NotFound, MalformedRequest, ActionNotAllowed (``refund_not_allowed``: not Captured or
-            Partially Refunded), InvalidRequest
+            NotFound: no payment ``payment_id``.
+            MalformedRequest: the body is not a JSON object.
+            ActionNotAllowed: ``refund_not_allowed``, the payment is not Captured or Partially Refunded.
+            InvalidRequest: the amount or reference is refused (amounts end in 0, within the balance).
         """
         with self._lock:
             payment = self.ledger.payment(payment_id)
