@@ -163,27 +163,19 @@ def test_a_second_tap_on_a_stale_app_page_is_already_paid(client, merchant, paym
     single_shot(stale, "twice-2-stale-tab", "phone, second tab")
 
 
-def test_cancel_on_phone_sends_desktop_to_failure(client, merchant, payment, journey):
+@pytest.mark.parametrize("button, step", [("#cancel", "cancel"), ("#pay-capture-fails", "capture-fails")])
+def test_cancel_or_a_failed_capture_on_the_phone_sends_the_desktop_to_failure(
+    client, merchant, payment, journey, button, step
+):
     uri = open_checkout(journey, payment)
-    open_app(journey, client, uri, "cancel-1-scanned")
+    open_app(journey, client, uri, f"{step}-1-scanned")
 
-    start = tap(journey.phone, "#cancel")
+    start = tap(journey.phone, button)
     assert wait_for_outcome(journey.desktop, merchant.failure_url, since=start) < ARRIVAL_SECONDS
     assert journey.phone.locator("#status").inner_text() == "Declined"
     assert_on_merchant_page(journey.desktop, merchant, merchant.failure_url, payment, "Declined")
-    journey.shot("cancel-2-cancelled")
+    journey.shot(f"{step}-2-declined")
     assert not journey.errors
-
-
-def test_pay_but_capture_fails_sends_desktop_to_failure(client, merchant, payment, journey):
-    uri = open_checkout(journey, payment)
-    open_app(journey, client, uri, "capture-fails-1-scanned")
-
-    start = tap(journey.phone, "#pay-capture-fails")
-    assert wait_for_outcome(journey.desktop, merchant.failure_url, since=start) < ARRIVAL_SECONDS
-    assert journey.phone.locator("#status").inner_text() == "Declined"
-    assert_on_merchant_page(journey.desktop, merchant, merchant.failure_url, payment, "Declined")
-    journey.shot("capture-fails-2-failed")
 
 
 def test_expiry_by_the_clock_sends_desktop_to_failure_and_the_app_refuses(client, merchant, payment, journey):

@@ -16,7 +16,7 @@ from .._shared.qrimage import qr_png
 from .exceptions import SandboxError
 from .handlers import encode
 from .octopus_app import APP_PATH
-from .pages import PageHandler, format_amount
+from .pages import PageHandler
 
 LANDING_PATH = "/_sandbox/octopus/oos/payment/"
 STATUS_PATH = LANDING_PATH + "status"
@@ -49,8 +49,7 @@ class LandingPageHandler(PageHandler):
             200,
             "landing.html",
             title="Pay with Octopus",
-            reference=view["reference"] or "—",
-            amount=format_amount(view["amount"], view["currency"]),
+            **self.payment_summary(view),
             payment_status=view["status"],
             expires_on=view["expires_on"],
             expires_in=time_left(view["expires_in_seconds"]),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from .exceptions import Conflict, MalformedRequest, SandboxError
-from .pages import PageHandler, format_amount
+from .pages import PageHandler
 from .validation import with_payment_id
 
 APP_PATH = "/_sandbox/octopus/app"
@@ -74,8 +74,7 @@ class OctopusAppHandler(PageHandler):
             200,
             "octopus_app.html",
             title="Octopus",
-            reference=view["reference"] or "—",
-            amount=format_amount(view["amount"], view["currency"]),
+            **self.payment_summary(view),
             uri=uri,
             app_path=APP_PATH,
         )
@@ -95,5 +94,5 @@ class OctopusAppHandler(PageHandler):
         if return_url is not None:
             return self.redirect(with_payment_id(return_url, view["payment_id"]), status=303)
         title, text = RESULTS[outcome]
-        self.send_page(200, "octopus_app_result.html", title=title, text=text,
-                       amount=format_amount(view["amount"], view["currency"]), payment_status=view["status"])
+        self.send_page(200, "octopus_app_result.html", title=title, text=text, payment_status=view["status"],
+                       **self.payment_summary(view))

@@ -61,6 +61,10 @@ class PageHandler(ApiHandler):
         self.set_header("Content-Type", HTML_CONTENT_TYPE)
         self.finish(self.render_string(template, device=self.device, **values))
 
+    def payment_summary(self, view: dict) -> dict:
+        """What every page shows of the payment: the merchant's reference and the amount, as read."""
+        return {"reference": view["reference"] or "—", "amount": format_amount(view["amount"], view["currency"])}
+
     def send_problem(self, error: SandboxError) -> None:
         code = error.error_codes[0] if error.error_codes else "token_not_found"
         title, text = PROBLEMS.get(code, ("Payment not available", "This payment link cannot be used."))
