@@ -322,7 +322,10 @@ def test_reflow_forms_deliver_the_same_event_again(sandbox, control, httpserver)
     ({"name": "x", "actions": [webhook("https://example.com/h", "")]}, ["signature_key_invalid"]),
     ({"name": "x", "actions": [{"type": "webhook", "url": "https://example.com/h"}]}, ["signature_required"]),
     ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"Cko-Signature": "mine"})]}, ["action_headers_invalid"]),
+    ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"Bad Name": "v"})]}, ["action_headers_invalid"]),
+    ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"X-Ok": "a\r\nInjected: 1"})]}, ["action_headers_invalid"]),
     ({"name": "x", "actions": [webhook("https://example.com/h", "k", extra=1)]}, ["action_invalid"]),
+    ({"name": "x", "actions": [webhook("https://example.com/h", "k", retry={"enabled": "no"})]}, ["action_retry_invalid"]),
 ])
 def test_a_bad_workflow_is_422_with_its_codes_and_changes_nothing(control, body, codes):
     answer = call(control, "POST", "/workflows", body)

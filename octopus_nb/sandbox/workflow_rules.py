@@ -8,6 +8,7 @@ found is listed, not only the first.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .validation import is_webhook_url
@@ -25,6 +26,9 @@ ACTION_FIELDS = frozenset({"type", "url", "headers", "signature", "retry"})
 SIGNATURE_FIELDS = frozenset({"method", "key"})
 #: headers the sandbox sets itself on every delivery; an action may not replace them (sandbox rule)
 RESERVED_HEADERS = frozenset({"content-type", "cko-signature", "content-length", "host"})
+#: a header name is an HTTP token, its value printable ASCII (anything else could not be sent)
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,255}\Z")
+HEADER_VALUE = re.compile(r"^[\x20-\x7e]{0,4096}\Z")
 MAX_NAME_LENGTH = 255
 MAX_KEY_LENGTH = 1024
 
@@ -80,7 +84,7 @@ def condition_errors(body: Any) -> list[str]:
     value = body.get(field)
     if kind == "event":
         valid = isinstance(value, dict) and bool(value) and all(
-            _is_text(source, 64) and _is_text_list(types) for source, types in value.items()
+            isinstance(source, str) and _is_text_list(types) for source, types in value.items()
         )
     else:
         valid = _is_text_list(value)
@@ -102,8 +106,8 @@ def action_errors(body: Any) -> list[str]:
     if headers is None:
         headers = {}
     if not (isinstance(headers, dict) and all(
-        _is_text(name, 255) and name.lower() not in RESERVED_HEADERS and isinstance(value, str)
-        and "\n" not in value and "\r" not in value and len(value) <= 4096
+        isinstance(name, str) and HEADER_NAME.match(name) and name.lower() not in RESERVED_HEADERS
+        and isinstance(value, str) and HEADER_VALUE.match(value)
         for name, value in headers.items()
     )):
         codes.append("action_headers_invalid")
