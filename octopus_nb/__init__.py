@@ -49,6 +49,7 @@ from .steps import (
 )
 from .receiver import WebhookReceiver
 from .webhooks import verify_signature
+from .workflows import list_workflows, payment_events, reflow, remove_workflows, subscribe
 
 
 __all__ = [
@@ -61,6 +62,8 @@ __all__ = [
     "NotASandboxError", "QrCode", "RedirectTargets", "WaitTimeoutError", "WebhookReceiver",
     "configure_webhooks", "flush_webhooks", "qr_code", "redirect_targets", "simulate_customer", "verify_signature",
     "payment_of", "wait_for_payment", "webhook_chaos", "webhook_deliveries",
+    # webhooks through the Workflows API (the same on the sandbox and on Checkout.com)
+    "list_workflows", "payment_events", "reflow", "remove_workflows", "subscribe",
     # the sandbox's clock and faults (sandbox rules)
     "advance_clock", "inject_faults",
 ]

@@ -211,7 +211,10 @@ class WebhookReceiver:
         if self.is_running():
             raise RuntimeError("WebhookReceiver is already running at " + self.url)
         server = ServerThread(_make_app(self), self.host, self.port, name="octopus-webhooks", max_body_size=MAX_BODY_BYTES)
-        self._url = server.start() + self.path
+        base = server.start()
+        # Started again after stop(), it comes back at the same URL (the sender still has it).
+        self.port = int(base.rsplit(":", 1)[1])
+        self._url = base + self.path
         self._server = server
         return self
 
