@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections import Counter
 
 import pytest
 from checkout_sdk.checkout_sdk import CheckoutSdk
@@ -111,7 +112,7 @@ def test_the_python_sdk_creates_a_workflow_whose_webhook_arrives_signed_then_ref
     sandbox.flush_webhooks()
 
     deliveries = received(httpserver, KEY_A)
-    assert [event["type"] for event, _ in deliveries] == ["payment_pending", "payment_captured"]
+    assert sorted(event["type"] for event, _ in deliveries) == ["payment_captured", "payment_pending"]  # order not guaranteed
     assert all(headers["X-Shop"] == "octopus" for _, headers in deliveries)
 
     subject = api.workflows.get_subject_events(payment_id)
@@ -165,8 +166,8 @@ def test_two_workflows_with_different_filters_and_keys_each_receive_exactly_thei
         assert request.headers["Cko-Signature"] == sign(body, key)
         event = json.loads(body)
         by_path[request.path].append((event["type"], event["data"]["id"]))
-    assert by_path["/a"] == [("payment_pending", captured), ("payment_pending", declined)]
-    assert by_path["/b"] == [("payment_captured", captured), ("payment_declined", declined)]
+    assert sorted(by_path["/a"]) == sorted([("payment_pending", captured), ("payment_pending", declined)])
+    assert sorted(by_path["/b"]) == sorted([("payment_captured", captured), ("payment_declined", declined)])
 
 
 def test_a_failed_delivery_retries_on_the_sandbox_clock_per_action_and_deleting_drops_the_retries(sandbox, control, httpserver):
@@ -182,7 +183,8 @@ def test_a_failed_delivery_retries_on_the_sandbox_clock_per_action_and_deleting_
     assert statuses[down] == "pending" and sorted(statuses.values()) == ["pending", "successful"]
     call(control, "POST", "/_sandbox/clock", {"advance_seconds": 300})
     sandbox.flush_webhooks()
-    assert [r.path for r, _ in httpserver.log] == ["/down", "/up", "/down"]
+    paths = [r.path for r, _ in httpserver.log]
+    assert sorted(paths[:2]) == ["/down", "/up"] and paths[2:] == ["/down"]  # the retry, 5 minutes later
     assert call(control, "DELETE", f"/workflows/{down}").status_code == 204
     call(control, "POST", "/_sandbox/clock", {"advance_seconds": 86400})
     sandbox.flush_webhooks()
@@ -261,7 +263,7 @@ def test_a_test_sends_one_event_of_each_type_to_that_workflows_actions_only(sand
     assert answer.status_code == 204
     sandbox.flush_webhooks()
     events = [event for event, _ in received(httpserver, KEY_A)]
-    assert [event["type"] for event in events] == ["payment_captured", "payment_refunded"]
+    assert sorted(event["type"] for event in events) == ["payment_captured", "payment_refunded"]
     assert all(r.path == "/t" for r, _ in httpserver.log)
     for href in (events[0]["_links"]["self"]["href"], events[0]["_links"]["subject"]["href"]):
         assert control.get(href).status_code == 200
@@ -301,8 +303,8 @@ def test_reflow_forms_deliver_the_same_event_again(sandbox, control, httpserver)
         answer = call(control, "POST", path, body)
         assert answer.status_code == 202 and answer.content == b"", path
     sandbox.flush_webhooks()
-    ids = [event["id"] for event, _ in received(httpserver, KEY_A)]
-    assert ids == first + [first[0], first[0], *first, *first, *first, first[1]]
+    ids = Counter(event["id"] for event, _ in received(httpserver, KEY_A))  # arrival order is not guaranteed
+    assert ids == Counter(first + [first[0], first[0], *first, *first, *first, first[1]])
 
 
 # --- refusals -------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ class SandboxState:
         registry = WorkflowRegistry(seed, store, on_removed=self._outbox.cancel)
         self._outbox.router = registry.targets
         #: the Workflows API (``/workflows``, ``/workflows/events``): which webhook actions get which events
-        self.workflows = WorkflowApi(self, registry)
+        self.workflows = WorkflowApi(self, registry, self._outbox)
         self._faults = FaultInjector(seed)
         #: setups, payments, customers and events; read them through the operations below
         self.ledger = Ledger(self._new_id, self.clock, self._outbox, base_url, store)

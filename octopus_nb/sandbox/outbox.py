@@ -33,7 +33,7 @@ class Target:
     workflow_id: str
     action_id: str
     url: str
-    key: str
+    key: str = field(repr=False)  #: never in a repr, a log or a traceback
     headers: dict = field(default_factory=dict)
     chaos: dict = field(default_factory=lambda: dict(CHAOS_OFF))
     retry: bool = True  #: False: a failed delivery is not retried (``retry.enabled``)
