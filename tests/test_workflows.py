@@ -350,3 +350,17 @@ def test_a_body_that_is_not_a_json_object_is_400_and_unknown_ids_are_404(control
         assert answer.status_code == 404 and answer.content == b"", path
     assert call(control, "PATCH", f"/workflows/{wf}", {"conditions": []}).json()["error_codes"] == ["workflow_invalid"]
     assert call(control, "GET", f"/workflows/{wf}").json()["name"] == "x"
+
+
+def test_a_lower_case_patch_is_a_patch_as_checkout_sdk_node_sends_it(sandbox, control):
+    import http.client
+    from urllib.parse import urlsplit
+
+    wf = call(control, "POST", "/workflows", {"name": "node"}).json()["id"]
+    address = urlsplit(sandbox.base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    connection.request("patch", f"/workflows/{wf}", body=b'{"active": false}', headers={
+        "Authorization": f"Bearer {sandbox.secret_key}", "Content-Type": "application/json"})
+    answer = connection.getresponse()
+    assert (answer.status, json.loads(answer.read())) == (200, {"name": "node", "active": False})
+    connection.close()

@@ -38,6 +38,10 @@ class WorkflowsHandler(WorkflowHandler):
 
 
 class WorkflowHandlerById(WorkflowHandler):
+    #: Sandbox rule: a lower-case ``patch`` is a PATCH. checkout-sdk-node 5.2.1 sends it so (fetch
+    #: upper-cases the other verbs, not PATCH), and its workflow updates work against Checkout.com.
+    SUPPORTED_METHODS = (*WorkflowHandler.SUPPORTED_METHODS, "patch")
+
     async def get(self, workflow_id: str) -> None:
         await self.perform(lambda: self.api.get(workflow_id))
 
