@@ -186,13 +186,6 @@ class WorkflowRegistry:
         self.workflows[workflow.id] = workflow
         self._on_removed(workflow_id, action_id)
 
-    def action(self, action_id: str) -> tuple[Workflow, WebhookAction] | None:
-        for workflow in self.all():
-            for action in workflow.actions:
-                if action.id == action_id:
-                    return workflow, action
-        return None
-
     # --- routing --------------------------------------------------------------------------------
 
     def targets(self, event: Event) -> list[Target]:
