@@ -1,4 +1,4 @@
-"""Webhooks through Checkout.com's Workflows API: subscribe a receiver, list and remove workflows, a payment's events, reflow.
+"""Webhooks through Checkout.com's Workflows API: subscribe a receiver, list and remove workflows, events, reflow.
 
 Every function here goes through the public API (``/workflows``), never ``/_sandbox/``, so it
 works the same on the embedded sandbox and on Checkout.com. The signature key is sent, never
@@ -53,7 +53,7 @@ def subscribe(
         url = url.url
     types = list(event_types)
     if not signature_key:
-        raise ValueError("Pass signature_key=: every delivery is signed with it (Cko-Signature), and your receiver checks it.")
+        raise ValueError("Pass signature_key=: each delivery is signed with it (Cko-Signature); the receiver checks it.")
     if not types:
         raise ValueError("Pass at least one event type (octopus_nb.workflows.OCTOPUS_EVENT_TYPES lists them).")
     body = {
@@ -98,7 +98,8 @@ def remove_workflows(client: Client, name: str = DEFAULT_NAME) -> list[str]:
 
 
 def payment_events(client: Client, payment_id: str) -> list:
-    """Every event of a payment, oldest first (``GET /workflows/events/subject/{id}``): ``id``, ``type``, ``timestamp``."""
+    """Every event of a payment, oldest first (``GET /workflows/events/subject/{id}``): ``id``, ``type``, ``timestamp``.
+    """
     return client.request("GET", f"/workflows/events/subject/{path_segment(payment_id)}").get("data", [])
 
 
@@ -135,6 +136,7 @@ def reflow(
 
 
 __all__ = [
-    "OCTOPUS_EVENT_TYPES", "action_invocations", "get_event", "get_workflow", "list_workflows", "payment_events", "reflow",
+    "OCTOPUS_EVENT_TYPES", "action_invocations", "get_event", "get_workflow", "list_workflows", "payment_events",
+    "reflow",
     "remove_workflow", "remove_workflows", "set_workflow_active", "subscribe",
 ]

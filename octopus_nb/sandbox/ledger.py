@@ -17,8 +17,8 @@ from .exceptions import Conflict, Gone, NotFound
 from .outbox import WebhookOutbox
 from .resources import RETRYABLE, Action, Event, Payment, PaymentSetup, is_transition
 from .store import (
-    MemoryAwaiting, MemoryLog, SqliteAwaiting, SqliteLog, SqliteStore, decode_event, decode_payment, decode_setup, encode_event,
-    encode_payment, encode_setup, identity,
+    MemoryAwaiting, MemoryLog, SqliteAwaiting, SqliteLog, SqliteStore, decode_event, decode_payment, decode_setup,
+    encode_event, encode_payment, encode_setup, identity,
 )
 
 

@@ -390,7 +390,7 @@ class SandboxState:
     # --- webhooks: an outbox the server's worker drains (contract §5) ----------------------
 
     def configure_webhooks(self, body: Any) -> dict:
-        """``PUT /_sandbox/webhooks``: the shortcut workflow's url, key and chaos (``WorkflowRegistry.configure_shortcut``)."""
+        """``PUT /_sandbox/webhooks``: the shortcut workflow's url, key and chaos (``configure_shortcut``)."""
         with self._lock:
             if self.workflows.registry.configure_shortcut(body):
                 self._outbox.marked = True

@@ -87,7 +87,8 @@ class WebhookOutbox:
     """Queued and retrying deliveries, per webhook action, and the log of attempts."""
 
     def __init__(
-        self, clock: SandboxClock, on_change: Callable[[], None], seed: int | None = None, store: SqliteStore | None = None,
+        self, clock: SandboxClock, on_change: Callable[[], None], seed: int | None = None,
+        store: SqliteStore | None = None,
         router: Callable[[Event], list[Target]] = lambda event: [],
     ):
         self._clock = clock

@@ -56,7 +56,8 @@ class StateFile:
             "outbox": self.outbox.snapshot(),
         }}
         drawn = {
-            "random": state.ids_drawn, "faults_random": bool(self.faults.settings), "chaos_random": self.outbox.chaos.drawn,
+            "random": state.ids_drawn, "faults_random": bool(self.faults.settings),
+            "chaos_random": self.outbox.chaos.drawn,
             "workflows_random": self.registry.drawn,
         }
         state.ids_drawn = self.outbox.chaos.drawn = self.registry.drawn = False

@@ -107,7 +107,8 @@ class WorkflowApi:
     def _test_event(self, event_type: str, subject: str) -> Event:
         now, event_id = self._state.clock.now(), self.registry.new_id("evt")
         body = {
-            "id": event_id, "source": EVENT_SOURCE, "type": event_type, "timestamp": isoformat(now), "version": EVENT_VERSION,
+            "id": event_id, "source": EVENT_SOURCE, "type": event_type, "timestamp": isoformat(now),
+            "version": EVENT_VERSION,
             "data": {"id": subject, "amount": TEST_AMOUNT, "currency": TEST_CURRENCY, "reference": TEST_REFERENCE,
                      "processed_on": isoformat(now), "status": "Pending"},
             "_links": {"self": {"href": f"{self._base}/events/{event_id}"},

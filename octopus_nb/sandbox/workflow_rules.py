@@ -138,7 +138,7 @@ def event_types_errors(body: Any, known: tuple[str, ...]) -> list[str]:
 
 
 def reflow_errors(body: dict) -> list[str]:
-    """``POST /workflows/events/reflow``: exactly one of ``events`` / ``subjects`` (lists of ids), optional ``workflows``."""
+    """``POST /workflows/events/reflow``: one of ``events`` / ``subjects`` (lists of ids), optional ``workflows``."""
     codes = [] if set(body) <= {"events", "subjects", "workflows"} else ["reflow_invalid"]
     chosen = [field for field in ("events", "subjects") if body.get(field) is not None]
     if len(chosen) != 1:

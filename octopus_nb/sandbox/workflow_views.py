@@ -103,7 +103,9 @@ def event_view(base_url: str, event: Event, invoked: list[tuple[str, str, str]])
     }
 
 
-def invocations_view(event: Event, workflow_id: str, action_id: str, attempts: list[DeliveryAttempt], queued: bool) -> dict:
+def invocations_view(
+    event: Event, workflow_id: str, action_id: str, attempts: list[DeliveryAttempt], queued: bool
+) -> dict:
     """``GET /workflows/events/{event}/actions/{action}``: each delivery attempt of the event to the action."""
     return {
         "workflow_id": workflow_id,

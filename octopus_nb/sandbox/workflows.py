@@ -21,7 +21,9 @@ from .outbox import Target
 from .resources import Event
 from .store import SqliteStore
 from .validation import is_webhook_url
-from .workflow_rules import CONDITION_FIELDS, SIGNATURE_METHOD, action_errors, condition_errors, patch_errors, workflow_errors
+from .workflow_rules import (
+    CONDITION_FIELDS, SIGNATURE_METHOD, action_errors, condition_errors, patch_errors, workflow_errors,
+)
 
 #: Sandbox rule: the one entity of the sandbox account (an ``entity`` condition matches it). A
 #: constant, documented, so a workflow can name it without asking anything.
@@ -93,12 +95,16 @@ class Workflow:
 class WorkflowRegistry:
     """The workflows of one sandbox, by id: CRUD as the Workflows API names it, and the matching."""
 
-    def __init__(self, seed: int | None, store: SqliteStore | None = None, on_removed: Callable[..., None] = lambda *ids: None):
+    def __init__(
+        self, seed: int | None, store: SqliteStore | None = None, on_removed: Callable[..., None] = lambda *ids: None
+    ):
         #: workflow, condition and action ids: their own stream, so resource ids never shift
         self.random = random.Random(seed + 5) if seed is not None else random.SystemRandom()
         #: whether the stream was drawn from since a state file last saved it
         self.drawn = False
-        self.workflows: dict[str, Workflow] = {} if store is None else store.table("workflows", encode_workflow, decode_workflow)
+        self.workflows: dict[str, Workflow] = (
+            {} if store is None else store.table("workflows", encode_workflow, decode_workflow)
+        )
         #: told ``(workflow_id, action_id=None)`` when a workflow or an action goes away (the outbox drops its retries)
         self._on_removed = on_removed
 
