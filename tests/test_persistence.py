@@ -153,6 +153,35 @@ def test_workflows_events_and_invocations_survive_a_restart(tmp_path):
         assert len(call(fresh.base_url, "GET", "/workflows").json()["data"]) == 3
 
 
+def test_a_file_written_before_workflows_keeps_its_webhook_settings_and_queued_retries(tmp_path):
+    import json
+
+    path = tmp_path / "state.db"
+    dead = "http://127.0.0.1:9/hooks"
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        call(sandbox.base_url, "PUT", "/_sandbox/webhooks", {"url": dead, "signature_key": "whsec", "reorder": True})
+        setup = call(sandbox.base_url, "POST", "/payments/setups", BODY).json()
+        call(sandbox.base_url, "POST", f"/payments/setups/{setup['id']}/confirm/octopus")
+        sandbox.flush_webhooks()
+    # Rewrite the file as the sandbox wrote it before workflows: settings in the outbox, 8-field queue entries.
+    db = sqlite3.connect(path)
+    state = json.loads(db.execute("SELECT v FROM meta WHERE k = 'state'").fetchone()[0])
+    outbox = state["outbox"]
+    outbox.update(url=dead, signature_key="whsec", chaos={"duplicate_rate": 0, "reorder": True, "forged_rate": 0})
+    outbox["queue"] = [entry[:8] for entry in outbox["queue"]]
+    db.execute("UPDATE meta SET v = ? WHERE k = 'state'", (json.dumps(state).encode(),))
+    db.execute("DELETE FROM workflows")
+    db.commit()
+    db.close()
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        url = sandbox.base_url
+        assert call(url, "GET", "/_sandbox/webhooks").json() == {"url": dead, "duplicate_rate": 0, "reorder": True, "forged_rate": 0}
+        assert [w["name"] for w in call(url, "GET", "/workflows").json()["data"]] == ["Sandbox webhooks (PUT /_sandbox/webhooks)"]
+        call(url, "POST", "/_sandbox/clock", {"advance_seconds": 300})
+        log = sandbox.flush_webhooks()
+    assert [(d["type"], d["attempt"]) for d in log] == [("payment_pending", 1), ("payment_pending", 2)]
+
+
 def test_an_unseeded_sandbox_persists_too(tmp_path):
     path = tmp_path / "state.db"
     with Sandbox(state_path=path) as sandbox:

@@ -364,3 +364,20 @@ def test_a_lower_case_patch_is_a_patch_as_checkout_sdk_node_sends_it(sandbox, co
     answer = connection.getresponse()
     assert (answer.status, json.loads(answer.read())) == (200, {"name": "node", "active": False})
     connection.close()
+
+
+def test_signature_keys_never_appear_in_answers_reprs_or_the_access_log(sandbox, control, httpserver, caplog):
+    import logging
+
+    httpserver.expect_request("/s").respond_with_data("", 200)
+    caplog.set_level(logging.DEBUG, logger="octopus_nb.sandbox.access")
+    wf = call(control, "POST", "/workflows", workflow(httpserver.url_for("/s"), KEY_A, ["payment_pending"])).json()["id"]
+    call(control, "PUT", "/_sandbox/webhooks", {"url": httpserver.url_for("/s"), "signature_key": KEY_B})
+    pay(control, None)
+    sandbox.flush_webhooks()
+    answers = [call(control, "GET", path).text for path in
+               (f"/workflows/{wf}", "/workflows", "/_sandbox/webhooks", "/_sandbox/webhooks/deliveries")]
+    registry = sandbox.state.workflows.registry
+    shown = [*answers, repr(registry.all()), repr([t for w in registry.all() for t in w.targets()]), caplog.text]
+    for text in shown:
+        assert KEY_A not in text and KEY_B not in text

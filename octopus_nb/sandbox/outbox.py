@@ -257,11 +257,12 @@ class WebhookOutbox:
     def restore(self, saved: dict) -> None:
         """Take back a :meth:`snapshot`. Attempts in flight when the process stopped are retried (at least once)."""
         self.marked, self._next_seq = saved["marked"], saved["next_seq"]
+        # A file written before workflows queued 8 fields: the shortcut's deliveries (no workflow, retried).
+        queue = [entry if len(entry) == 12 else [*entry, None, None, True, True] for entry in saved["queue"]]
         self._queue = [
             WebhookDelivery(event_id, kind_, url, body.encode("latin-1"), headers, datetime.fromisoformat(due), attempt,
                             kind=kind, workflow_id=workflow_id, action_id=action_id, retry=retry, shortcut=shortcut)
-            for event_id, kind_, url, body, headers, due, attempt, kind, workflow_id, action_id, retry, shortcut
-            in saved["queue"]
+            for event_id, kind_, url, body, headers, due, attempt, kind, workflow_id, action_id, retry, shortcut in queue
         ]
 
 
