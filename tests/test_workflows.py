@@ -381,3 +381,53 @@ def test_signature_keys_never_appear_in_answers_reprs_or_the_access_log(sandbox,
     shown = [*answers, repr(registry.all()), repr([t for w in registry.all() for t in w.targets()]), caplog.text]
     for text in shown:
         assert KEY_A not in text and KEY_B not in text
+
+
+def test_entity_and_processing_channel_conditions_match_only_the_sandboxs_own(sandbox, control, httpserver):
+    httpserver.expect_request("/c").respond_with_data("", 200)
+    channel = call(control, "POST", "/payments/setups", READY).json()["processing_channel_id"]
+    hook = webhook(httpserver.url_for("/c"), KEY_A)
+    for name, condition in [
+        ("ours", {"type": "entity", "entities": [SANDBOX_ENTITY_ID]}),
+        ("other-entity", {"type": "entity", "entities": ["ent_someoneelseentirelyaaaaa"]}),
+        ("our-channel", {"type": "processing_channel", "processing_channels": [channel]}),
+        ("other-channel", {"type": "processing_channel", "processing_channels": ["pc_" + "q" * 26]}),
+        ("no-conditions", None),
+    ]:
+        body = {"name": name, "actions": [{**hook, "headers": {"X-Workflow": name}}]}
+        if condition:
+            body["conditions"] = [condition]
+        assert call(control, "POST", "/workflows", body).status_code == 201
+    pay(control, None)
+    sandbox.flush_webhooks()
+    assert sorted(request.headers["X-Workflow"] for request, _ in httpserver.log) == ["no-conditions", "our-channel", "ours"]
+
+
+def test_pausing_drops_queued_retries_and_retry_disabled_is_tried_once(sandbox, control, httpserver):
+    httpserver.expect_request("/p").respond_with_data("", 500)
+    paused = call(control, "POST", "/workflows", workflow(httpserver.url_for("/p"), KEY_A, ["payment_pending"])).json()["id"]
+    once = workflow(httpserver.url_for("/p"), KEY_B, ["payment_pending"])
+    once["actions"][0]["retry"] = {"enabled": False}
+    call(control, "POST", "/workflows", once)
+    pay(control, None)
+    sandbox.flush_webhooks()
+    assert len(httpserver.log) == 2
+    assert call(control, "PATCH", f"/workflows/{paused}", {"active": False}).json() == {"name": "shop", "active": False}
+    call(control, "POST", "/_sandbox/clock", {"advance_seconds": 86400})
+    sandbox.flush_webhooks()
+    assert len(httpserver.log) == 2  # the paused one's retries went; the other was never to be retried
+
+
+def test_an_updated_action_changes_later_events_only(sandbox, control, httpserver):
+    httpserver.expect_request("/old").respond_with_data("", 503)
+    httpserver.expect_request("/new").respond_with_data("", 200)
+    wf = call(control, "POST", "/workflows", workflow(httpserver.url_for("/old"), KEY_A, ["payment_pending"])).json()["id"]
+    action = call(control, "GET", f"/workflows/{wf}").json()["actions"][0]["id"]
+    pay(control, None)
+    sandbox.flush_webhooks()
+    call(control, "PUT", f"/workflows/{wf}/actions/{action}", webhook(httpserver.url_for("/new"), KEY_B))
+    pay(control, None)
+    call(control, "POST", "/_sandbox/clock", {"advance_seconds": 300})
+    sandbox.flush_webhooks()
+    seen = sorted((request.path, request.headers["Cko-Signature"] == sign(request.get_data(), KEY_A)) for request, _ in httpserver.log)
+    assert seen == [("/new", False), ("/old", True), ("/old", True)]  # the queued retry kept its URL and key
