@@ -50,6 +50,7 @@ from .steps import (
 )
 from .receiver import WebhookReceiver
 from .webhooks import verify_signature
+from .workflows import list_workflows, payment_events, reflow, remove_workflows, subscribe
 
 
 __all__ = [
@@ -64,6 +65,8 @@ __all__ = [
     "payment_of", "wait_for_payment", "webhook_chaos", "webhook_deliveries",
     # the customer's journey on the sandbox: the simulated Octopus App and the customer's devices
     "Visit", "app_url", "open_landing_page", "press_in_app",
+    # webhooks through the Workflows API (the same on the sandbox and on Checkout.com)
+    "list_workflows", "payment_events", "reflow", "remove_workflows", "subscribe",
     # the sandbox's clock and faults (sandbox rules)
     "advance_clock", "inject_faults",
 ]

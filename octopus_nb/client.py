@@ -238,7 +238,7 @@ class Client:
             request_id=document.get("request_id") or response.headers.get("Cko-Request-Id"),
             error_type=document.get("error_type"),
             error_codes=codes,
-            request_body=body if isinstance(body, dict) else None,
+            request_body=_redacted(body) if isinstance(body, dict) else None,
         )
 
     def _unreachable_message(self, method: str, path: str, idempotency_key: str | None, exc: Exception) -> str:
@@ -265,9 +265,15 @@ class Client:
         return f"<octopus_nb.Client {self.environment} {self.base_url} key={mask_key(self._secret_key)}>"
 
 
-def _redacted(body: Any) -> Any:
-    if isinstance(body, dict) and not SECRET_FIELDS.isdisjoint(body):
-        return {key: "***" if key in SECRET_FIELDS else value for key, value in body.items()}
+def _redacted(body: Any, parent: str | None = None) -> Any:
+    """``body`` with every secret masked, however deep: ``signature_key``, and a workflow action's ``signature.key``."""
+    if isinstance(body, dict):
+        return {
+            key: "***" if key in SECRET_FIELDS or (parent == "signature" and key == "key") else _redacted(value, key)
+            for key, value in body.items()
+        }
+    if isinstance(body, list):
+        return [_redacted(value, parent) for value in body]
     return body
 
 

@@ -9,6 +9,9 @@ isolated, and their results do not depend on which worker ran them.
   (state, clock, ids, faults, webhook settings); ``base_url`` and ``secret_key`` point a client
   of yours at it. A test fails at teardown if the sandbox raised inside a handler.
 - ``octopus_client``: an :class:`octopus_nb.Client` bound to it, with an empty history.
+- ``octopus_receiver``: a running :class:`~octopus_nb.receiver.WebhookReceiver`, already
+  subscribed to that sandbox through the Workflows API (every Octopus event, a fresh random
+  signing key per test): ``octopus_receiver.wait_for(n)`` after the API calls under test.
 
 Options: ``--octopus-seed`` (default 7: the same ids every run) and ``--octopus-confirm-response``
 (``payment``, the default, or ``setup``: which published confirm answer the sandbox gives).
@@ -64,3 +67,16 @@ def octopus_client(octopus_sandbox) -> Iterator:  # noqa: ANN001 - a Sandbox
 
     with octopus_nb.connect(base_url=octopus_sandbox.base_url, secret_key=octopus_sandbox.secret_key) as client:
         yield client
+
+
+@pytest.fixture
+def octopus_receiver(octopus_client) -> Iterator:  # noqa: ANN001 - a Client
+    """A webhook receiver subscribed to the test's sandbox (``POST /workflows``), stopped after the test."""
+    import secrets
+
+    from octopus_nb.receiver import WebhookReceiver
+    from octopus_nb.workflows import subscribe
+
+    with WebhookReceiver(secrets.token_urlsafe(24)) as receiver:  # a new key per test: none is ever written down
+        subscribe(octopus_client, receiver)
+        yield receiver

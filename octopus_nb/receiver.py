@@ -272,6 +272,8 @@ class WebhookReceiver:
             raise RuntimeError("WebhookReceiver is already running at " + self.url)
         server = ServerThread(_make_app(self), self.host, self.port, name="octopus-webhooks", max_body_size=MAX_BODY_BYTES)
         self._base = server.start()
+        # Started again after stop(), it comes back at the same URL (the sender still has it).
+        self.port = int(self._base.rsplit(":", 1)[1])
         self._server = server
         return self
 

@@ -246,23 +246,25 @@ ECHOED = {
 }
 
 
-@pytest.mark.parametrize("payment_type", ["regular", "Regular", "REGULAR", "moto", "installment", "paylater"])
-def test_payment_type_is_case_insensitive_and_echoed_as_sent(control, payment_type):
+@pytest.mark.parametrize("payment_type", ["regular", "Regular", "REGULAR", "moto", "installment", "PayLater"])
+def test_payment_type_is_case_insensitive_and_answered_in_lower_case(control, payment_type):
+    # §9.3: Checkout.com's sandbox answers payment_type in lower case whatever case was sent
     created = post(control, "/payments/setups", {**READY, "payment_type": payment_type})
-    assert created.status_code == 200 and created.json()["payment_type"] == payment_type
+    assert created.status_code == 200 and created.json()["payment_type"] == payment_type.lower()
     setup_id = created.json()["id"]
-    assert control.get(f"{control.base_url}/payments/setups/{setup_id}").json()["payment_type"] == payment_type
+    assert control.get(f"{control.base_url}/payments/setups/{setup_id}").json()["payment_type"] == payment_type.lower()
     updated = control.put(f"{control.base_url}/payments/setups/{setup_id}", json={**READY, "payment_type": payment_type.upper()})
-    assert updated.json()["payment_type"] == payment_type.upper()
+    assert updated.json()["payment_type"] == payment_type.lower()
     payment = post(control, f"/payments/setups/{setup_id}/confirm/octopus").json()
-    assert control.get(f"{control.base_url}/payments/{payment['id']}").json()["payment_type"] == payment_type.upper()
+    assert control.get(f"{control.base_url}/payments/{payment['id']}").json()["payment_type"] == payment_type.lower()
+    assert post(control, "/payments/setups", READY).json()["payment_type"] == "regular"  # the default, too
 
 
 @pytest.mark.parametrize("payment_type", ["weekly", "Regular ", "", 3, None])
 def test_payment_type_outside_the_list_is_422(control, payment_type):
     response = post(control, "/payments/setups", {**READY, "payment_type": payment_type})
     if payment_type is None:  # null is "not sent": the default
-        assert response.status_code == 200 and response.json()["payment_type"] == "Regular"
+        assert response.status_code == 200 and response.json()["payment_type"] == "regular"
     else:
         assert response.status_code == 422 and response.json()["error_codes"] == ["payment_type_invalid"]
 

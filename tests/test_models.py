@@ -74,7 +74,7 @@ def test_amount_must_be_a_positive_integer(state, amount):
 def test_defaults_and_ignored_fields(state):
     setup = state.create_payment_setup({**READY, "unknown_field": 1})
     assert "unknown_field" not in setup
-    assert setup["payment_type"] == "Regular"
+    assert setup["payment_type"] == "regular"  # answered in lower case (contract §9.3)
     assert setup["processing_channel_id"] == state.default_processing_channel_id
     assert setup["id"].startswith("set_") and len(setup["id"]) == 30
 
@@ -250,11 +250,11 @@ def test_confirm_response_setup_returns_the_setup_with_latest_payment():
 
 
 @pytest.mark.parametrize("payment_type", ["regular", "REGULAR", "Regular", "moto", "payLater", "unscheduled"])
-def test_payment_type_is_case_insensitive_and_echoed_as_sent(state, payment_type):
+def test_payment_type_is_case_insensitive_and_answered_in_lower_case(state, payment_type):
     setup = state.create_payment_setup({**READY, "payment_type": payment_type})
-    assert setup["payment_type"] == payment_type
+    assert setup["payment_type"] == payment_type.lower()
     payment = state.confirm_payment_setup(setup["id"], "octopus")
-    assert state.get_payment(payment["id"])["payment_type"] == payment_type
+    assert state.get_payment(payment["id"])["payment_type"] == payment_type.lower()
 
 
 @pytest.mark.parametrize("payment_type", ["Weekly", "", "regular ", 1, ["Regular"], "Regulär"])

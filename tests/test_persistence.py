@@ -123,6 +123,65 @@ def test_queued_webhook_retries_survive_a_restart(tmp_path):
     assert log[1]["attempted_at"] == "2026-04-30T09:05:00.000Z"
 
 
+def test_workflows_events_and_invocations_survive_a_restart(tmp_path):
+    path = tmp_path / "state.db"
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        url = sandbox.base_url
+        workflow = call(url, "POST", "/workflows", DEAD_WORKFLOW).json()["id"]
+        paused = call(url, "POST", "/workflows", {**DEAD_WORKFLOW, "name": "paused", "active": False}).json()["id"]
+        setup = call(url, "POST", "/payments/setups", BODY).json()
+        payment = call(url, "POST", f"/payments/setups/{setup['id']}/confirm/octopus").json()["id"]
+        sandbox.flush_webhooks()
+        shown = call(url, "GET", f"/workflows/{workflow}").json()
+        (event,) = call(url, "GET", f"/workflows/events/subject/{payment}").json()["data"]
+        action = shown["actions"][0]["id"]
+        before = call(url, "GET", f"/workflows/events/{event['id']}/actions/{action}").json()
+    assert before["status"] == "pending" and len(before["action_invocations"]) == 1
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        url = sandbox.base_url
+        assert _relinked(call(url, "GET", f"/workflows/{workflow}").json(), shown["_links"]["self"]["href"].split("/workflows")[0], url) == \
+            _relinked(shown, shown["_links"]["self"]["href"].split("/workflows")[0], url)
+        assert call(url, "GET", f"/workflows/{paused}").json()["active"] is False
+        assert call(url, "GET", f"/workflows/events/{event['id']}/actions/{action}").json() == before
+        call(url, "POST", "/_sandbox/clock", {"advance_seconds": 300})  # its first retry, queued before the restart
+        sandbox.flush_webhooks()
+        after = call(url, "GET", f"/workflows/events/{event['id']}/actions/{action}").json()
+        assert [i["retry"] for i in after["action_invocations"]] == [False, True]
+        again = call(url, "POST", "/workflows", {**DEAD_WORKFLOW, "name": "third"}).json()["id"]
+    with Sandbox(seed=7, state_path=path) as fresh:  # the workflow id stream continued, it did not restart
+        assert again not in (workflow, paused)
+        assert len(call(fresh.base_url, "GET", "/workflows").json()["data"]) == 3
+
+
+def test_a_file_written_before_workflows_keeps_its_webhook_settings_and_queued_retries(tmp_path):
+    import json
+
+    path = tmp_path / "state.db"
+    dead = "http://127.0.0.1:9/hooks"
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        call(sandbox.base_url, "PUT", "/_sandbox/webhooks", {"url": dead, "signature_key": "whsec", "reorder": True})
+        setup = call(sandbox.base_url, "POST", "/payments/setups", BODY).json()
+        call(sandbox.base_url, "POST", f"/payments/setups/{setup['id']}/confirm/octopus")
+        sandbox.flush_webhooks()
+    # Rewrite the file as the sandbox wrote it before workflows: settings in the outbox, 8-field queue entries.
+    db = sqlite3.connect(path)
+    state = json.loads(db.execute("SELECT v FROM meta WHERE k = 'state'").fetchone()[0])
+    outbox = state["outbox"]
+    outbox.update(url=dead, signature_key="whsec", chaos={"duplicate_rate": 0, "reorder": True, "forged_rate": 0})
+    outbox["queue"] = [entry[:8] for entry in outbox["queue"]]
+    db.execute("UPDATE meta SET v = ? WHERE k = 'state'", (json.dumps(state).encode(),))
+    db.execute("DELETE FROM workflows")
+    db.commit()
+    db.close()
+    with Sandbox(seed=7, state_path=path) as sandbox:
+        url = sandbox.base_url
+        assert call(url, "GET", "/_sandbox/webhooks").json() == {"url": dead, "duplicate_rate": 0, "reorder": True, "forged_rate": 0}
+        assert [w["name"] for w in call(url, "GET", "/workflows").json()["data"]] == ["Sandbox webhooks (PUT /_sandbox/webhooks)"]
+        call(url, "POST", "/_sandbox/clock", {"advance_seconds": 300})
+        log = sandbox.flush_webhooks()
+    assert [(d["type"], d["attempt"]) for d in log] == [("payment_pending", 1), ("payment_pending", 2)]
+
+
 def test_an_unseeded_sandbox_persists_too(tmp_path):
     path = tmp_path / "state.db"
     with Sandbox(state_path=path) as sandbox:
@@ -162,6 +221,13 @@ def start_cli(path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     return process, base_url
 
 
+#: a workflow whose webhook goes nowhere (nothing listens on port 9): every delivery is queued and retried
+DEAD_WORKFLOW = {
+    "name": "dead", "conditions": [{"type": "event", "events": {"gateway": ["payment_pending"]}}],
+    "actions": [{"type": "webhook", "url": "http://127.0.0.1:9/hooks", "signature": {"method": "HMACSHA256", "key": "whsec"}}],
+}
+
+
 def load(base_url: str, worker: int, cycle: int, stop: threading.Event, acknowledged: list) -> None:
     """Create and confirm with idempotency keys until stopped; record every 2xx received."""
     session = requests.Session()
@@ -188,11 +254,17 @@ def load(base_url: str, worker: int, cycle: int, stop: threading.Event, acknowle
 def check_acknowledged(base_url: str, acknowledged: list) -> None:
     """Every id a client got a 2xx for is there, and replaying its request with its key returns the same id."""
     session = requests.Session()
+    workflows = 0
     for key, path, resource_id, get_path in acknowledged:
         assert call(base_url, "GET", get_path, session=session).json()["id"] == resource_id
-        body = BODY if path == "/payments/setups" else None
+        body = {"/payments/setups": BODY, "/workflows": DEAD_WORKFLOW}.get(path)
         replay = call(base_url, "POST", path, body, key=key, session=session)
-        assert replay.status_code in (200, 202) and replay.json()["id"] == resource_id, key
+        assert replay.status_code in (200, 201, 202) and replay.json()["id"] == resource_id, key
+        workflows += path == "/workflows"
+        if get_path.startswith("/payments/pay_"):  # its event, and the deliveries queued for it, survived
+            (pending,) = call(base_url, "GET", f"/workflows/events/subject/{resource_id}", session=session).json()["data"]
+            event = call(base_url, "GET", f"/workflows/events/{pending['id']}", session=session).json()
+            assert len(event["action_invocations"]) >= workflows and event["type"] == "payment_pending", resource_id
     stats = call(base_url, "GET", "/_sandbox/stats", session=session).json()
     assert stats["setups"] >= sum(1 for entry in acknowledged if entry[1] == "/payments/setups")
     session.close()
@@ -206,6 +278,9 @@ def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path):
     for cycle in range(3):
         process, base_url = start_cli(path)
         check_acknowledged(base_url, acknowledged)  # what the cycles before acknowledged survived
+        created = call(base_url, "POST", "/workflows", DEAD_WORKFLOW, key=f"wf-{cycle}")
+        assert created.status_code == 201
+        acknowledged.append((f"wf-{cycle}", "/workflows", created.json()["id"], f"/workflows/{created.json()['id']}"))
         stop = threading.Event()
         threads = [threading.Thread(target=load, args=(base_url, w, cycle, stop, acknowledged)) for w in range(4)]
         for thread in threads:

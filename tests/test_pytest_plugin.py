@@ -88,5 +88,26 @@ def test_confirm_answers_with_the_setup(octopus_client):
     result.assert_outcomes(passed=1)
 
 
+def test_the_receiver_fixture_is_subscribed_to_the_tests_sandbox(pytester):
+    pytester.makepyfile(test_hooks="""
+import octopus_nb
+
+def test_events_reach_the_receiver(octopus_client, octopus_receiver):
+    setup = octopus_nb.create_payment_setup(octopus_client, amount=1000, currency="HKD",
+        success_url="https://shop.example/ok", failure_url="https://shop.example/ko")
+    payment = octopus_nb.confirm_payment_setup(octopus_client, setup["id"])
+    octopus_nb.simulate_customer(octopus_client, payment["id"], "approve")
+    events = octopus_receiver.wait_for(3)
+    assert [e["type"] for e in events] == ["payment_pending", "payment_capture_pending", "payment_captured"]
+    assert octopus_receiver.rejected == 0
+
+def test_the_next_test_has_a_fresh_subscription(octopus_client, octopus_receiver):
+    from octopus_nb.workflows import list_workflows
+    assert len(list_workflows(octopus_client)) == 1
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=2)
+
+
 def test_the_options_are_documented_in_help(pytester):
     pytester.runpytest_subprocess("--help").stdout.fnmatch_lines(["*--octopus-seed*", "*--octopus-confirm-response*"])

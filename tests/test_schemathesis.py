@@ -13,6 +13,7 @@ from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from octopus_nb.sandbox import handlers
 
@@ -31,13 +32,22 @@ schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG).exclude(
 )
 
 
+#: Operations whose bodies carry webhook ``headers``: a header name must be an HTTP token, which
+#: OpenAPI 3.0 cannot say of an object's keys (``propertyNames`` is 3.1), so schema-valid and
+#: schema-invalid bodies there are not what the sandbox accepts and refuses; every other check
+#: runs, and test_workflows.py holds the header rules on the wire.
+HEADER_KEYED = {("POST", "/workflows"), ("POST", "/workflows/{workflow_id}/actions"), ("PUT", "/workflows/{workflow_id}/actions/{action_id}")}
+
+
 @schema.parametrize()
 # The fixture runs once per operation; each example resets the sandbox itself (below), so an idempotency
 # key one example used can't make another's valid request a 422 idempotency_key_reused.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 def test_every_answer_follows_the_document(case, sandbox):
     sandbox.reset()
+    keyed = (case.method.upper(), case.path) in HEADER_KEYED
     case.call_and_validate(
         base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.secret_key}"}, timeout=10,
+        excluded_checks=[positive_data_acceptance, negative_data_rejection] if keyed else None,
     )
     # faults accepted by PUT /_sandbox/faults end with the reset before the next example

@@ -19,7 +19,7 @@ import octopus_nb
 from conftest import KO_URL, OK_URL
 from octopus_nb.control import advance_clock, configure_webhooks, flush_webhooks, webhook_chaos, webhook_deliveries
 from octopus_nb.receiver import WebhookReceiver
-from octopus_nb.sandbox.chaos import WebhookChaos
+from octopus_nb.sandbox.chaos import CHAOS_OFF, WebhookChaos
 from octopus_nb.webhooks import verify_signature
 
 KEY = "whsec-chaos-key"
@@ -289,14 +289,13 @@ def test_turning_delivery_off_turns_chaos_off(sandbox, control, receiver):
 
 def test_the_plan_is_seeded_and_draws_nothing_when_off():
     off = WebhookChaos(7)
-    assert off.plan(3) == [(0, "delivery"), (1, "delivery"), (2, "delivery")]
+    assert off.plan(3, dict(CHAOS_OFF)) == [(0, "delivery"), (1, "delivery"), (2, "delivery")]
+    assert not off.drawn
     calm, chaotic = WebhookChaos(7), WebhookChaos(7)
-    chaotic.settings = dict(CHAOS)
-    plans = [chaotic.plan(2) for _ in range(20)]
+    plans = [chaotic.plan(2, dict(CHAOS)) for _ in range(20)]
     assert calm.random.random() == WebhookChaos(7).random.random()  # the stream is the chaos's own
     again = WebhookChaos(7)
-    again.settings = dict(CHAOS)
-    assert [again.plan(2) for _ in range(20)] == plans
+    assert [again.plan(2, dict(CHAOS)) for _ in range(20)] == plans
     for plan in plans:
         assert sorted(i for i, kind in plan if kind == "delivery") == [0, 1]
     assert any([i for i, kind in plan if kind == "delivery"] == [1, 0] for plan in plans)

@@ -19,8 +19,8 @@ WRITABLE_FIELDS = (
     "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
     "settings", "customer", "order", "billing", "metadata",
 ) + ECHOED_FIELDS
-#: ``payment_type`` values, matched case-insensitively and echoed as sent (Checkout's own pages send
-#: ``"regular"``, the SDKs ``"Regular"``).
+#: ``payment_type`` values, matched case-insensitively (Checkout's own pages send ``"regular"``, the
+#: SDKs ``"Regular"``) and answered in lower case, as Checkout.com's sandbox does (contract §9.3).
 PAYMENT_TYPES = ("Regular", "Recurring", "MOTO", "Installment", "PayLater", "Unscheduled")
 #: ``metadata``: at most this many keys; each value a string of at most ``max_string_length``
 #: characters, a number or a boolean (Checkout's Python SDK documents these limits).

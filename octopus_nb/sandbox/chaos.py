@@ -34,21 +34,21 @@ def chaos_settings(body: dict) -> dict | None:
     return settings if valid else None
 
 
+def chaos_on(settings: dict) -> bool:
+    """True when any chaos setting is on."""
+    return settings != CHAOS_OFF
+
+
 class WebhookChaos:
-    """The chaos set with ``PUT /_sandbox/webhooks``, and the stream it draws from."""
+    """The stream webhook chaos draws from; the settings belong to each webhook action (the shortcut's)."""
 
     def __init__(self, seed: int | None):
-        #: the settings in force (all off until a PUT turns some on)
-        self.settings = dict(CHAOS_OFF)
         #: chaos's own seeded stream (a state file saves it)
         self.random = random.Random(seed + 3) if seed is not None else random.SystemRandom()
+        #: whether the stream was drawn from since a state file last saved it
+        self.drawn = False
 
-    @property
-    def on(self) -> bool:
-        """True when any chaos setting is on."""
-        return self.settings != CHAOS_OFF
-
-    def plan(self, count: int) -> list[tuple[int, str]]:
+    def plan(self, count: int, settings: dict) -> list[tuple[int, str]]:
         """What to send for the ``count`` events of one action: ``(event index, kind)`` in sending order.
 
         Sandbox rules: each event is delivered once (``"delivery"``); with probability
@@ -58,7 +58,8 @@ class WebhookChaos:
         forgery may arrive before the real event. Draws are made in event order, so the same
         seed and the same calls give the same plan.
         """
-        duplicate_rate, forged_rate = self.settings["duplicate_rate"], self.settings["forged_rate"]
+        duplicate_rate, forged_rate = settings["duplicate_rate"], settings["forged_rate"]
+        self.drawn = self.drawn or chaos_on(settings)
         plan = []
         for index in range(count):
             plan.append((index, "delivery"))
@@ -66,7 +67,7 @@ class WebhookChaos:
                 plan.append((index, "duplicate"))
             if forged_rate and self.random.random() < forged_rate:
                 plan.append((index, "forgery"))
-        if self.settings["reorder"] and len(plan) > 1:
+        if settings["reorder"] and len(plan) > 1:
             self.random.shuffle(plan)
         return plan
 

@@ -17,8 +17,8 @@ from .exceptions import Conflict, NotFound
 from .outbox import WebhookOutbox
 from .resources import RETRYABLE, Action, Event, Payment, PaymentSetup, is_transition
 from .store import (
-    MemoryAwaiting, SqliteAwaiting, SqliteLog, SqliteStore, decode_event, decode_payment, decode_setup, encode_event,
-    encode_payment, encode_setup, identity,
+    MemoryAwaiting, MemoryLog, SqliteAwaiting, SqliteLog, SqliteStore, decode_event, decode_payment, decode_setup,
+    encode_event, encode_payment, encode_setup, identity,
 )
 
 
@@ -36,7 +36,7 @@ class Ledger:
             self.tokens: dict[str, str] = {}  #: landing-page token → payment id
             self._awaiting = MemoryAwaiting()  #: what the clock may expire, so a check is O(pending)
             self.customers: dict[str, str] = {}  #: customer email → customer id
-            self.events: list[Event] = []
+            self.events: MemoryLog = MemoryLog()  #: oldest first
         else:
             self.setups = store.table("setups", encode_setup, decode_setup)
             self.payments = store.table("payments", encode_payment, decode_payment)
@@ -137,7 +137,9 @@ class Ledger:
         now = self._clock.now()
         event_id = self._new_id("evt")
         body = views.event_body(self._base_url, event_id, event_type, now, payment, action)
-        event = Event(event_id, event_type, now, payment.id, action.id if action else None, body)
+        setup = self.setups.get(payment.setup_id)
+        channel = setup.fields.get("processing_channel_id") if setup is not None else None
+        event = Event(event_id, event_type, now, payment.id, action.id if action else None, body, channel)
         self.events.append(event)
         if self._action_events is not None:
             self._action_events.append(event)

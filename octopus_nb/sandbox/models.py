@@ -32,6 +32,8 @@ from .resources import REFUNDABLE, Payment, PaymentSetup
 from .state_file import StateFile
 from .store import SqliteStore
 from .validation import is_number, octopus_readiness, refund_errors, setup_field_errors
+from .workflow_api import WorkflowApi
+from .workflows import WorkflowRegistry
 
 #: The key the embedded sandbox accepts unless told otherwise. Documented and not secret: it only
 #: opens a sandbox on your own loopback interface.
@@ -101,6 +103,10 @@ class SandboxState:
         #: webhook deliveries; ``on_outbox_change`` (called with the lock held, must not block) tells
         #: whoever delivers that some may have come due: the server passes its worker's wake-up
         self._outbox = WebhookOutbox(self.clock, on_outbox_change or (lambda: None), seed, store)
+        registry = WorkflowRegistry(seed, store, on_removed=self._outbox.cancel)
+        self._outbox.router = registry.targets
+        #: the Workflows API (``/workflows``, ``/workflows/events``): which webhook actions get which events
+        self.workflows = WorkflowApi(self, registry, self._outbox)
         self._faults = FaultInjector(seed)
         #: setups, payments, customers and events; read them through the operations below
         self.ledger = Ledger(self._new_id, self.clock, self._outbox, base_url, store)
@@ -114,7 +120,7 @@ class SandboxState:
             self._lock = store.lock
             #: the lock for bookkeeping saved with the request's operation (``TransactionLock.deferred``)
             self._bookkeeping = store.lock.deferred
-            state_file = StateFile(self, store, self._faults, self._outbox)
+            state_file = StateFile(self, store, self._faults, self._outbox, registry)
             with self._lock:
                 store.lock.commit = state_file.commit
                 if store.restored:
@@ -375,13 +381,15 @@ class SandboxState:
     # --- webhooks: an outbox the server's worker drains (contract §5) ----------------------
 
     def configure_webhooks(self, body: Any) -> dict:
-        """``PUT /_sandbox/webhooks``: url, key and webhook chaos (see ``WebhookOutbox.configure``)."""
+        """``PUT /_sandbox/webhooks``: the shortcut workflow's url, key and chaos (``configure_shortcut``)."""
         with self._lock:
-            return self._outbox.configure(body)
+            if self.workflows.registry.configure_shortcut(body):
+                self._outbox.marked = True
+            return self.workflows.registry.shortcut_settings()
 
     def webhooks_view(self) -> dict:
         with self._lock:
-            return self._outbox.settings()
+            return self.workflows.registry.shortcut_settings()
 
     def claim_due_webhooks(self) -> list[WebhookDelivery]:
         """Hand the worker every delivery due on the sandbox clock (see ``WebhookOutbox.claim_due``).

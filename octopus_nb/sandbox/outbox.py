@@ -1,44 +1,62 @@
 """The webhook outbox and its delivery log (contract §5): what is due, and every attempt made.
 
-Events become signed deliveries here, on the sandbox clock; the server's worker claims the due
-ones, does the POSTs off the request path and records each result. Webhook chaos (``chaos.py``)
-adds repeated and forged deliveries and shuffles each action's events. Not locked on its own:
+Events become signed deliveries here, one per webhook action they are routed to (``Target``,
+from ``workflows.py``), on the sandbox clock; the server's worker claims the due ones, does the
+POSTs off the request path and records each result. Retries, chaos and the log are per action:
+webhook chaos (``chaos.py``) adds repeated and forged deliveries and shuffles each lifecycle
+action's events, with the chaos its webhook action has. Not locked on its own:
 ``models.SandboxState`` calls it under its one lock.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Callable
 
 from .._shared.signing import sign
-from .chaos import CHAOS_OFF, WebhookChaos, chaos_settings
+from .chaos import CHAOS_OFF, WebhookChaos
 from .clock import SandboxClock, isoformat
-from .exceptions import InvalidRequest, MalformedRequest
 from .resources import Event
-from .store import SqliteLog, SqliteStore
-from .validation import is_webhook_url
+from .store import MemoryLog, SqliteLog, SqliteStore
 
 #: Sandbox rule: Checkout.com's retry schedule for a failed webhook delivery (8 retries), measured on
 #: the sandbox clock, so advancing the clock delivers due retries without waiting in real time.
 WEBHOOK_RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (5, 10, 15, 30, 60, 240, 720, 720))
 
 
+@dataclass(frozen=True)
+class Target:
+    """One webhook action an event goes to: where, signed with which key, with which headers and chaos."""
+
+    workflow_id: str
+    action_id: str
+    url: str
+    key: str = field(repr=False)  #: never in a repr, a log or a traceback
+    headers: dict = field(default_factory=dict)
+    chaos: dict = field(default_factory=lambda: dict(CHAOS_OFF))
+    retry: bool = True  #: False: a failed delivery is not retried (``retry.enabled``)
+    shortcut: bool = False  #: the ``PUT /_sandbox/webhooks`` workflow's action: listed as before workflows
+
+
 @dataclass
 class DeliveryAttempt:
-    """One POST of an event to the webhook URL; ``status_code`` None means no answer."""
+    """One POST of an event to a webhook action's URL; ``status_code`` None means no answer."""
 
     event_id: str
     type: str
     url: str
-    attempt: int  #: 1 = the first delivery, 2 = the first retry, ...
+    attempt: int  #: 1 = the first delivery, 2 = the first retry, ... (a reflow starts again at 1)
     attempted_at: datetime
     kind: str = "delivery"  #: one of ``chaos.DELIVERY_KINDS``
     status_code: int | None = None
     done: bool = False  #: False while the POST is in flight (not yet listed)
     seq: int = 0  #: its place in the log, in claim order (a state file's log is written as attempts end)
+    workflow_id: str | None = None
+    action_id: str | None = None
+    shortcut: bool = True  #: the shortcut's attempts are listed in the shape they had before workflows
+    final: bool = False  #: no retry follows (delivered, given up, or never retried)
 
 
 @dataclass(eq=False)
@@ -57,104 +75,76 @@ class WebhookDelivery:
     due_at: datetime
     attempt: int = 1  #: the number the next attempt will carry
     in_flight: DeliveryAttempt | None = None
-    cancelled: bool = False  #: delivery was turned off while this was in flight: no retry
+    cancelled: bool = False  #: its workflow or action went away while this was in flight: no retry
     kind: str = "delivery"  #: one of ``chaos.DELIVERY_KINDS``
+    workflow_id: str | None = None
+    action_id: str | None = None
+    retry: bool = True
+    shortcut: bool = True
 
 
 class WebhookOutbox:
-    """Queued and retrying deliveries, the webhook settings, and the log of attempts."""
+    """Queued and retrying deliveries, per webhook action, and the log of attempts."""
 
     def __init__(
-        self, clock: SandboxClock, on_change: Callable[[], None], seed: int | None = None, store: SqliteStore | None = None
+        self, clock: SandboxClock, on_change: Callable[[], None], seed: int | None = None,
+        store: SqliteStore | None = None,
+        router: Callable[[Event], list[Target]] = lambda event: [],
     ):
         self._clock = clock
         #: called when deliveries may have come due (the caller's lock held: it must not block)
         self._on_change = on_change
-        #: where events are POSTed and the key they are signed with; None: delivery is off
-        self.url: str | None = None
-        self._signature_key: str | None = None
+        #: which webhook actions an event goes to (the workflow registry's matching)
+        self.router = router
         self._queue: list[WebhookDelivery] = []  #: queued and retrying deliveries, in event order
-        self._attempts: list[DeliveryAttempt] = []  #: every delivery attempt, oldest first (in memory)
-        #: with a state file: the finished attempts, in a table (``_attempts`` is then unused)
-        self._log = None if store is None else SqliteLog(store, "attempts", _encode_attempt, _decode_attempt)
+        #: every delivery attempt, oldest first: in memory, or with a state file in a table
+        self._log = MemoryLog() if store is None else SqliteLog(store, "attempts", _encode_attempt, _decode_attempt)
         self._next_seq = 1  #: the next attempt's place in the log
-        #: duplicates, reordering and forgeries (off until a PUT turns them on), from their own seeded stream
-        #: duplicates, reordering and forgeries (webhook chaos), off unless set
+        #: the stream duplicates, reordering and forgeries draw from (webhook chaos)
         self.chaos = WebhookChaos(seed)
         #: True once chaos has been on: from then on the log marks each attempt's ``kind``
-        self._marked = False
+        self.marked = False
 
-    def configure(self, body: Any) -> dict:
-        """Set where events are POSTed, the key that signs them and the chaos; ``{}`` or a null ``url`` turns delivery off.
+    def queue(self, events: list[Event], targets: list[Target] | None = None) -> None:
+        """Queue the events of one lifecycle action: to ``targets``, or each to the actions it is routed to.
 
-        A PUT replaces the settings: chaos fields left out are off. Sandbox rules: events are
-        queued for the URL, key and chaos set when they happen; turning delivery off drops every
-        queued delivery and retry (and the chaos). The key is write-only, so a body naming the
-        URL already set may leave ``signature_key`` out to keep the key already set (how a client
-        that never saw the key changes the chaos). Unknown fields, or chaos values out of range
-        (rates 0..1, ``reorder`` a boolean), are refused and nothing changes.
-
-        Raises:
-            MalformedRequest, InvalidRequest (``webhook_url_invalid``, ``signature_key_invalid``,
-            ``webhooks_invalid``)
-        """
-        if not isinstance(body, dict):
-            raise MalformedRequest()
-        chaos = chaos_settings(body)
-        url, key = body.get("url"), body.get("signature_key")
-        codes = []
-        if url is not None:
-            if key is None and url == self.url:
-                key = self._signature_key  # sandbox rule: the key already set is kept
-            if not is_webhook_url(url):
-                codes.append("webhook_url_invalid")
-            if not (isinstance(key, str) and 1 <= len(key) <= 1024):
-                codes.append("signature_key_invalid")
-        if chaos is None:
-            codes.append("webhooks_invalid")
-        if codes:
-            raise InvalidRequest(*codes)
-        if url is None:
-            self.url = self._signature_key = None
-            self.chaos.settings = dict(CHAOS_OFF)
-            for delivery in self._queue:
-                delivery.cancelled = True
-            self._queue = [delivery for delivery in self._queue if delivery.in_flight]
-            return self.settings()
-        self.url, self._signature_key, self.chaos.settings = url, key, chaos
-        self._marked = self._marked or self.chaos.on
-        return self.settings()
-
-    def settings(self) -> dict:
-        """The webhook configuration: the URL, and the chaos when any is on (the signing key is never echoed).
-
-        With chaos off this is ``{"url": ...}`` alone, the shape it had before chaos existed.
-        """
-        if not self.chaos.on:
-            return {"url": self.url}
-        return {"url": self.url, **self.chaos.settings}
-
-    def queue(self, events: list[Event]) -> None:
-        """Queue the events of one action for delivery: the exact bytes and their signatures are fixed now.
-
+        The exact bytes and their signatures are fixed now, per action (its key, its headers).
         Webhook chaos (sandbox rules, ``WebhookChaos.plan``) may add a duplicate or a forgery
-        after an event, and with ``reorder`` shuffles the action's deliveries; with chaos off,
-        each event is queued once, in order.
+        after an event, and with ``reorder`` shuffles the group; with chaos off, each event is
+        queued once, in order.
         """
-        if self.url is None or self._signature_key is None or not events:
-            return
-        signed = []
+        groups: dict[tuple[str, str], tuple[Target, list[Event]]] = {}
+        for event in events:
+            for target in (self.router(event) if targets is None else targets):
+                groups.setdefault((target.workflow_id, target.action_id), (target, []))[1].append(event)
+        for target, group in groups.values():
+            self._queue_for(target, group)
+        if groups:
+            self._on_change()
+
+    def _queue_for(self, target: Target, events: list[Event]) -> None:
+        now, signed = self._clock.now(), []  # due now: when it happened, or when it is reflowed
         for event in events:
             body = _encode(event.body)
-            signed.append((event, body, {"Content-Type": "application/json", "Cko-Signature": sign(body, self._signature_key)}))
-        for index, kind in self.chaos.plan(len(signed)):
+            headers = {**target.headers, "Content-Type": "application/json", "Cko-Signature": sign(body, target.key)}
+            signed.append((event, body, headers))
+        for index, kind in self.chaos.plan(len(signed), target.chaos):
             event, body, headers = signed[index]
             if kind == "forgery":
                 forged, wrong_key = self.chaos.forge(event.body)
                 body = _encode(forged)
                 headers = {**headers, "Cko-Signature": sign(body, wrong_key)}
-            self._queue.append(WebhookDelivery(event.id, event.type, self.url, body, headers, event.timestamp, kind=kind))
-        self._on_change()
+            self._queue.append(WebhookDelivery(
+                event.id, event.type, target.url, body, headers, now, kind=kind, workflow_id=target.workflow_id,
+                action_id=target.action_id, retry=target.retry, shortcut=target.shortcut,
+            ))
+
+    def cancel(self, workflow_id: str, action_id: str | None = None) -> None:
+        """Drop the queued deliveries and retries of a workflow (or one of its actions) that went away."""
+        for delivery in self._queue:
+            if delivery.workflow_id == workflow_id and action_id in (None, delivery.action_id):
+                delivery.cancelled = True
+        self._queue = [delivery for delivery in self._queue if not delivery.cancelled or delivery.in_flight]
 
     def clock_moved(self) -> None:
         """Retries may have come due: tell whoever delivers."""
@@ -173,12 +163,13 @@ class WebhookOutbox:
         due = [d for d in self._queue if d.in_flight is None and d.due_at <= now]
         for delivery in due:
             delivery.in_flight = DeliveryAttempt(
-                delivery.event_id, delivery.type, delivery.url, delivery.attempt, delivery.due_at, delivery.kind
+                delivery.event_id, delivery.type, delivery.url, delivery.attempt, delivery.due_at, delivery.kind,
+                seq=self._next_seq, workflow_id=delivery.workflow_id, action_id=delivery.action_id,
+                shortcut=delivery.shortcut,
             )
-            if self._log is None:
-                self._attempts.append(delivery.in_flight)
-            else:
-                delivery.in_flight.seq, self._next_seq = self._next_seq, self._next_seq + 1
+            self._next_seq += 1
+            if isinstance(self._log, MemoryLog):
+                self._log.append(delivery.in_flight)
         return due
 
     def record(self, delivery: WebhookDelivery, status_code: int | None) -> None:
@@ -192,13 +183,14 @@ class WebhookOutbox:
         attempt = delivery.in_flight
         if attempt is None or delivery not in self._queue:
             return
-        attempt.status_code, attempt.done = status_code, True
-        delivery.in_flight = None
-        if self._log is not None:
-            self._log.append(attempt, attempt.seq)
         delivered = status_code is not None and 200 <= status_code < 300
-        once = delivery.kind != "delivery"
-        if delivered or once or delivery.cancelled or delivery.attempt > len(WEBHOOK_RETRY_DELAYS):
+        once = delivery.kind != "delivery" or not delivery.retry
+        final = delivered or once or delivery.cancelled or delivery.attempt > len(WEBHOOK_RETRY_DELAYS)
+        attempt.status_code, attempt.done, attempt.final = status_code, True, final
+        delivery.in_flight = None
+        if isinstance(self._log, SqliteLog):
+            self._log.append(attempt, attempt.seq)
+        if final:
             self._queue.remove(delivery)
         else:
             delivery.due_at = attempt.attempted_at + WEBHOOK_RETRY_DELAYS[delivery.attempt - 1]
@@ -211,9 +203,17 @@ class WebhookOutbox:
 
     def delivery_count(self) -> int:
         """Delivery attempts made so far: each retry counts, and so does each duplicate and forgery (every POST)."""
-        if self._log is not None:
+        if isinstance(self._log, SqliteLog):
             return len(self._log)
-        return sum(attempt.done for attempt in self._attempts)
+        return sum(attempt.done for attempt in self._log)
+
+    def attempts_of(self, event_id: str) -> list[DeliveryAttempt]:
+        """The finished real attempts (no chaos extras) of one event, to any action, oldest first."""
+        return [a for a in self._log.where("event_id", event_id) if a.done and a.kind == "delivery"]
+
+    def queued_for(self, event_id: str) -> list[WebhookDelivery]:
+        """Deliveries of one event still queued or retrying."""
+        return [d for d in self._queue if d.event_id == event_id and d.kind == "delivery" and not d.cancelled]
 
     def deliveries(self) -> list[dict]:
         """Every finished delivery attempt, oldest first (the wire's ``/_sandbox/webhooks/deliveries``).
@@ -221,10 +221,11 @@ class WebhookOutbox:
         Sandbox rule: once webhook chaos has been on (since the last reset), every attempt also
         carries ``kind``: ``"delivery"`` (the real one, or its retry), ``"duplicate"`` or
         ``"forgery"``. Before that every attempt is a real delivery, and the log keeps the shape
-        it had before chaos existed.
+        it had before chaos existed. Attempts to a workflow's action (not the ``PUT /_sandbox/webhooks``
+        shortcut's) also carry ``workflow_id`` and ``action_id``.
         """
         log = []
-        for attempt in self._attempts if self._log is None else self._log:
+        for attempt in self._log:
             if not attempt.done:
                 continue
             entry = {
@@ -235,31 +236,33 @@ class WebhookOutbox:
                 "attempt": attempt.attempt,
                 "attempted_at": isoformat(attempt.attempted_at),
             }
-            if self._marked:
+            if self.marked:
                 entry["kind"] = attempt.kind
+            if not attempt.shortcut:
+                entry.update(workflow_id=attempt.workflow_id, action_id=attempt.action_id)
             log.append(entry)
         return log
 
     # --- a state file's copy (``store.py``): small, saved with every transaction ----------------
 
     def snapshot(self) -> dict:
-        """The settings and the queued deliveries, JSON-ready (what a restart restores)."""
+        """The queued deliveries, JSON-ready (what a restart restores)."""
         queue = [
-            [d.event_id, d.type, d.url, d.body.decode("latin-1"), d.headers, d.due_at.isoformat(), d.attempt, d.kind]
+            [d.event_id, d.type, d.url, d.body.decode("latin-1"), d.headers, d.due_at.isoformat(), d.attempt, d.kind,
+             d.workflow_id, d.action_id, d.retry, d.shortcut]
             for d in self._queue if not d.cancelled
         ]
-        return {
-            "url": self.url, "signature_key": self._signature_key, "chaos": self.chaos.settings,
-            "marked": self._marked, "next_seq": self._next_seq, "queue": queue,
-        }
+        return {"marked": self.marked, "next_seq": self._next_seq, "queue": queue}
 
     def restore(self, saved: dict) -> None:
         """Take back a :meth:`snapshot`. Attempts in flight when the process stopped are retried (at least once)."""
-        self.url, self._signature_key, self.chaos.settings = saved["url"], saved["signature_key"], saved["chaos"]
-        self._marked, self._next_seq = saved["marked"], saved["next_seq"]
+        self.marked, self._next_seq = saved["marked"], saved["next_seq"]
+        # A file written before workflows queued 8 fields: the shortcut's deliveries (no workflow, retried).
+        queue = [entry if len(entry) == 12 else [*entry, None, None, True, True] for entry in saved["queue"]]
         self._queue = [
-            WebhookDelivery(event_id, kind_, url, body.encode("latin-1"), headers, datetime.fromisoformat(due), attempt, kind=kind)
-            for event_id, kind_, url, body, headers, due, attempt, kind in saved["queue"]
+            WebhookDelivery(event_id, kind_, url, body.encode("latin-1"), headers, datetime.fromisoformat(due), attempt,
+                            kind=kind, workflow_id=workflow_id, action_id=action_id, retry=retry, shortcut=shortcut)
+            for event_id, kind_, url, body, headers, due, attempt, kind, workflow_id, action_id, retry, shortcut in queue
         ]
 
 

@@ -78,6 +78,7 @@ class Event:
     id: str
     type: str
     timestamp: datetime
-    payment_id: str
+    payment_id: str  #: its subject (``/workflows/events/subject/{payment_id}``)
     action_id: str | None
     body: dict
+    processing_channel_id: str | None = None  #: what a ``processing_channel`` workflow condition matches

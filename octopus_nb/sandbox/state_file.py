@@ -1,8 +1,9 @@
 """What a state file saves beside its tables, and takes back on restart: one small row and the seeded streams.
 
 The tables (setups, payments, idempotency records, the delivery log...) live in ``store.py``; this
-is the rest of a :class:`~octopus_nb.sandbox.models.SandboxState`: counters, the clock, the fault,
-webhook and chaos settings, the queued deliveries, and the random streams ids are drawn from.
+is the rest of a :class:`~octopus_nb.sandbox.models.SandboxState`: counters, the clock, the fault
+settings, the queued deliveries, and the random streams ids are drawn from (the workflows, with
+the shortcut's URL, key and chaos, are rows of their own table).
 """
 
 from __future__ import annotations
@@ -16,17 +17,24 @@ if TYPE_CHECKING:
     from .faults import FaultInjector
     from .models import SandboxState
     from .outbox import WebhookOutbox
+    from .workflows import WorkflowRegistry
 
 
 class StateFile:
     """Saves one state's small values with every transaction (``commit``) and takes them back (``restore``)."""
 
-    def __init__(self, state: "SandboxState", store: SqliteStore, faults: "FaultInjector", outbox: "WebhookOutbox"):
-        self.state, self.store, self.faults, self.outbox = state, store, faults, outbox
+    def __init__(
+        self, state: "SandboxState", store: SqliteStore, faults: "FaultInjector", outbox: "WebhookOutbox",
+        registry: "WorkflowRegistry",
+    ):
+        self.state, self.store, self.faults, self.outbox, self.registry = state, store, faults, outbox, registry
 
     def streams(self) -> dict[str, Any]:
         """The seeded streams by the name each is saved under."""
-        return {"random": self.state.random, "faults_random": self.faults.random, "chaos_random": self.outbox.chaos.random}
+        return {
+            "random": self.state.random, "faults_random": self.faults.random, "chaos_random": self.outbox.chaos.random,
+            "workflows_random": self.registry.random,
+        }
 
     def meta(self) -> dict:
         """One small row, plus the streams that may have been drawn from since the last commit.
@@ -47,8 +55,12 @@ class StateFile:
             "faults": self.faults.settings,
             "outbox": self.outbox.snapshot(),
         }}
-        drawn = {"random": state.ids_drawn, "faults_random": bool(self.faults.settings), "chaos_random": self.outbox.chaos.on}
-        state.ids_drawn = False
+        drawn = {
+            "random": state.ids_drawn, "faults_random": bool(self.faults.settings),
+            "chaos_random": self.outbox.chaos.drawn,
+            "workflows_random": self.registry.drawn,
+        }
+        state.ids_drawn = self.outbox.chaos.drawn = self.registry.drawn = False
         for name, stream in self.streams().items():
             saved = random_state(stream) if drawn[name] else None
             if saved is not None:
@@ -66,6 +78,10 @@ class StateFile:
         state.clock.offset = timedelta(*saved["clock"])
         self.faults.settings = saved["faults"]
         self.outbox.restore(saved["outbox"])
+        if saved["outbox"].get("url") and self.registry.shortcut() is None:
+            # written before workflows: its PUT /_sandbox/webhooks settings become the shortcut workflow
+            old = saved["outbox"]
+            self.registry.configure_shortcut({"url": old["url"], "signature_key": old["signature_key"], **old["chaos"]})
         for name, stream in self.streams().items():
             set_random_state(stream, self.store.meta(name))
         if state.seed is not None:

@@ -41,7 +41,7 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x4F434E42
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: the key-value tables (name → what each row holds)
-KV_TABLES = ("setups", "payments", "tokens", "customers", "idempotency")
+KV_TABLES = ("setups", "payments", "tokens", "customers", "idempotency", "workflows")
 _SCHEMA = [
     "CREATE TABLE meta (k TEXT PRIMARY KEY, v BLOB NOT NULL)",
     *(f"CREATE TABLE {name} (k TEXT PRIMARY KEY, v TEXT NOT NULL)" for name in KV_TABLES),
@@ -139,6 +139,8 @@ class SqliteStore:
                 self._create()
             elif self._db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'meta'").fetchone()[0] == 0:
                 raise StateFileError(f"{self.path}: an SQLite database, but not a sandbox state file; give a new path")
+            # a table added since schema 1 (the workflows): made in an older file when it is opened
+            self._db.execute("CREATE TABLE IF NOT EXISTS workflows (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe from a process crash, not power loss
         except StateFileError:
@@ -420,6 +422,20 @@ class SqliteLog:
     def __iter__(self) -> Iterator[Any]:
         rows = self._store.execute(f"SELECT v FROM {self._name} ORDER BY seq").fetchall()
         return iter([self._decode(json.loads(text)) for (text,) in rows])
+
+    def where(self, field: str, value: str) -> list[Any]:
+        """The entries whose ``field`` is ``value``, in order (an event's attempts, a payment's events)."""
+        rows = self._store.execute(
+            f"SELECT v FROM {self._name} WHERE json_extract(v, ?) = ? ORDER BY seq", (f"$.{field}", value)
+        ).fetchall()
+        return [self._decode(json.loads(text)) for (text,) in rows]
+
+
+class MemoryLog(list):
+    """An append-only list in memory, with :meth:`SqliteLog.where`."""
+
+    def where(self, field: str, value: str) -> list[Any]:
+        return [entry for entry in self if getattr(entry, field) == value]
 
 
 # --- how each resource is written: JSON-ready dicts, and back ----------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import controls, handlers, landing, octopus_app
+from . import workflow_handlers as workflows
 
 _ID = r"([^/]+)"
 ROUTES = [
@@ -13,6 +14,24 @@ ROUTES = [
     (rf"/payments/{_ID}", handlers.PaymentHandler),
     (rf"/payments/{_ID}/actions", handlers.PaymentActionsHandler),
     (rf"/payments/{_ID}/refunds", handlers.RefundsHandler),
+    # webhooks as Checkout.com configures them: the Workflows API (contract §9.2; docs/workflows.md)
+    (r"/workflows", workflows.WorkflowsHandler),
+    (r"/workflows/event-types", workflows.EventTypesHandler),
+    (r"/workflows/events/reflow", workflows.ReflowHandler),
+    (rf"/workflows/events/subject/{_ID}", workflows.SubjectEventsHandler),
+    (rf"/workflows/events/subject/{_ID}/reflow", workflows.ReflowSubjectHandler),
+    (rf"/workflows/events/subject/{_ID}/workflow/{_ID}/reflow", workflows.ReflowSubjectHandler),
+    (rf"/workflows/events/{_ID}", workflows.EventHandler),
+    (rf"/workflows/events/{_ID}/actions/{_ID}", workflows.InvocationsHandler),
+    (rf"/workflows/events/{_ID}/reflow", workflows.ReflowEventHandler),
+    (rf"/workflows/events/{_ID}/workflow/{_ID}/reflow", workflows.ReflowEventHandler),
+    (rf"/workflows/{_ID}", workflows.WorkflowHandlerById),
+    (rf"/workflows/{_ID}/conditions", workflows.ConditionsHandler),
+    (rf"/workflows/{_ID}/conditions/{_ID}", workflows.ConditionHandler),
+    (rf"/workflows/{_ID}/actions", workflows.ActionsHandler),
+    (rf"/workflows/{_ID}/actions/{_ID}", workflows.ActionHandler),
+    (rf"/workflows/{_ID}/test", workflows.TestWorkflowHandler),
+    (rf"/events/{_ID}", workflows.EventHandler),
     # the sandbox's own control surface (contract §6)
     (rf"/_sandbox/payments/{_ID}/(approve|decline|expire|fail_capture)", controls.CustomerActionHandler),
     (r"/_sandbox/clock", controls.ClockHandler),

@@ -18,6 +18,12 @@ EVENT_SOURCE = "gateway"
 EVENT_VERSION = "1.0.9"
 
 
+def answered_payment_type(sent: str) -> str:
+    """``payment_type`` as answered: lower case whatever case was sent, as Checkout.com's sandbox does
+    (three SDKs' integration tests against it, March 2026; contract §9.3). Any case is accepted on input."""
+    return sent.lower()
+
+
 def payment_href(base_url: str, payment: Payment) -> str:
     return f"{base_url}/payments/{payment.id}"
 
@@ -40,6 +46,8 @@ def setup_view(base_url: str, setup: PaymentSetup, latest: Payment | None) -> di
     """A PaymentSetup with Octopus readiness (computed now) and, once confirmed, its latest payment."""
     status, flags = octopus_readiness(setup.fields)
     view = {"id": setup.id, **setup.fields}
+    if "payment_type" in view:
+        view["payment_type"] = answered_payment_type(view["payment_type"])
     view["payment_methods"] = {"octopus": {"status": status, "flags": flags}}
     view["available_payment_methods"] = [] if status == "unavailable" else ["octopus"]
     if latest is not None:
@@ -75,7 +83,7 @@ def payment_view(base_url: str, payment: Payment) -> dict:
         "approved": payment.status in APPROVED,
         "reference": payment.reference,
         "description": payment.description,
-        "payment_type": payment.payment_type,
+        "payment_type": answered_payment_type(payment.payment_type),
         "source": {"type": "octopus"},
         "customer": dict(payment.customer),
         "processing": processing(base_url, payment),
