@@ -192,7 +192,7 @@ def test_one_seed_gives_identical_state_and_reset_restarts_it(state):
     first = run(state)
     assert run(SandboxState(seed=7, base_url="http://sandbox.test")) == first
     app = make_app(seed=7)  # no server: reset swaps in a fresh state built with the same arguments
-    app.reset(base_url="http://sandbox.test")
+    app.serve_at("http://sandbox.test")
     used = app.state
     assert run(used) == first
     app.reset()

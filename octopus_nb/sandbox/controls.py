@@ -46,8 +46,7 @@ class StatsHandler(ControlHandler):
 class ResetHandler(ControlHandler):
     async def post(self) -> None:
         def reset() -> dict:
-            self.application.reset()
-            return {"now": self.application.state.now()}
+            return {"now": self.application.reset(self.state).now()}
 
         await self.perform(reset)
 
@@ -83,7 +82,7 @@ class WebhookFlushHandler(ControlHandler):
         except SandboxError as error:
             return self.send(*self.error_outcome(error))
         worker = self.application.webhook_worker
-        settled = await worker.drain(timeout) if worker is not None else self.state.webhooks_settled()
+        settled = await worker.drain(timeout, self.state) if worker is not None else self.state.webhooks_settled()
         self.send(200, encode({"settled": settled, "webhook_deliveries": self.state.webhook_delivery_count()}))
 
 

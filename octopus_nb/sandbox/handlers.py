@@ -69,13 +69,19 @@ class ApiHandler(tornado.web.RequestHandler):
 
     @property
     def state(self) -> SandboxState:
-        """The sandbox's current state, fixed for the whole request.
+        """The state of this request's account, fixed for the whole request.
 
         Read once, so a reset arriving mid-request can't split one request across two states.
         """
         if self._state is None:
-            self._state = self.application.state
+            app = self.application
+            self._state = app.state_for(**self.account_of_request()) if app.accounts.enabled else app.state
         return self._state
+
+    def account_of_request(self) -> dict[str, str]:
+        """What names this request's account (``SandboxApplication.state_for``): its key."""
+        scheme, _, key = self.request.headers.get("Authorization", "").partition(" ")
+        return {"key": key if scheme == "Bearer" else ""}
 
     def set_default_headers(self) -> None:
         # Called again when an error clears the response, so the request id is made only once.

@@ -355,6 +355,11 @@ class SandboxState:
 
     # --- the customer's devices, holding the payment's token (sandbox rules) ----------------
 
+    def has_token(self, token: str) -> bool:
+        """Whether a payment of this account has this landing-page token (how a customer's page finds its account)."""
+        with self._lock:
+            return bool(token) and token in self.ledger.tokens
+
     def customer_view(self, token: str) -> dict:
         """What the landing page and the simulated Octopus App show for ``token``.
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from tornado import httputil
+
 from .exceptions import Conflict, MalformedRequest, SandboxError
 from .pages import PageHandler
 from .validation import with_payment_id
@@ -60,6 +62,19 @@ class OctopusAppHandler(PageHandler):
     """The phone: GET shows the payment and its buttons; POST presses one."""
 
     device = "phone"
+
+    def account_of_request(self) -> dict[str, str]:
+        # Asked before tornado parses the body (the request id is made first), so a button's form
+        # is read here; its uri wins over the query's, as get_argument has it.
+        arguments: dict = {}
+        httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), self.request.body, arguments, {})
+        posted = arguments.get("uri")
+        uri = posted[-1].decode("utf-8", "replace") if posted else self.raw_query_argument("uri")
+        try:
+            token, _ = parse_octopus_uri(uri)
+        except SandboxError:
+            token = ""  # the page says what is wrong with the link; no account is reached
+        return {"token": token}
 
     def get(self) -> None:
         uri = self.get_argument("uri", "")

@@ -61,6 +61,15 @@ class PageHandler(ApiHandler):
         self.set_header("Content-Type", HTML_CONTENT_TYPE)
         self.finish(self.render_string(template, device=self.device, **values))
 
+    def account_of_request(self) -> dict[str, str]:
+        """A customer's page has no key: the payment's token names the account."""
+        return {"token": self.raw_query_argument("token")}
+
+    def raw_query_argument(self, name: str) -> str:
+        """A query argument, asked before tornado checks the request: bytes that are not UTF-8 name nothing."""
+        values = self.request.query_arguments.get(name)
+        return values[-1].decode("utf-8", "replace") if values else ""
+
     def payment_summary(self, view: dict) -> dict:
         """What every page shows of the payment: the merchant's reference and the amount, as read."""
         return {"reference": view["reference"] or "—", "amount": format_amount(view["amount"], view["currency"])}

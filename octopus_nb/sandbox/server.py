@@ -2,7 +2,8 @@
 
 The wiring lives here, not in the state: the application owns the current ``SandboxState``
 (``reset()`` swaps in a fresh one built from the same arguments), and builds each one with the
-worker's wake-up as its ``on_outbox_change``. Handlers and the worker read ``app.state`` on use.
+worker's wake-up as its ``on_outbox_change``. Handlers read their account's state (``app.state_for``)
+on use, and the worker delivers every account's webhooks.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import tornado.web
 
 from .._shared.serving import ServerThread
 from .handlers import MAX_BODY_BYTES
-from .models import CONFIRM_RESPONSES, SandboxState
+from .accounts import Accounts
+from .models import CONFIRM_RESPONSES, DEFAULT_SECRET_KEY, SandboxState
 from .outbox import WebhookDelivery
 from .store import SqliteStore, StateFileError
 from .urls import DEFAULT_HANDLER, ROUTES
@@ -83,10 +85,9 @@ class WebhookWorker:
         try:
             while True:
                 self._wake.clear()  # before claiming, so a wake during the POSTs is not lost
-                state = self.app.state
-                batch = state.claim_due_webhooks()
+                batch = [(state, delivery) for state in self.app.accounts.all() for delivery in state.claim_due_webhooks()]
                 if batch:
-                    await asyncio.gather(*(self._attempt(client, state, delivery) for delivery in batch))
+                    await asyncio.gather(*(self._attempt(client, state, delivery) for state, delivery in batch))
                     continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), WEBHOOK_POLL_SECONDS)
@@ -130,12 +131,15 @@ class WebhookWorker:
             self.app.errors.append(exc)
         state.record_webhook_attempt(delivery, status_code)
 
-    async def drain(self, timeout: float) -> bool:
-        """Wait until every delivery due now has been attempted; False if ``timeout`` ran out first."""
+    async def drain(self, timeout: float, state: SandboxState | None = None) -> bool:
+        """Wait until every delivery due now has been attempted; False if ``timeout`` ran out first.
+
+        ``state``: that account's deliveries only (the flush route's caller); None: the default account's.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         self.wake()
-        while not self.app.state.webhooks_settled():
+        while not (state or self.app.state).webhooks_settled():
             if not self._running or loop.time() >= deadline:
                 return False
             await asyncio.sleep(0.005)
@@ -143,48 +147,72 @@ class WebhookWorker:
 
 
 class SandboxApplication(tornado.web.Application):
-    """The tornado app: the routes, the sandbox's current state, its webhook worker, handler bugs."""
+    """The tornado app: the routes, the accounts and their states, the webhook worker, handler bugs."""
 
     def __init__(
         self, seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment",
-        state_path: str | Path | None = None, **settings
+        state_path: str | Path | None = None, secret_keys: Sequence[str] = (), any_key: bool = False, **settings
     ):
-        self._seed, self._secret_key, self._confirm_response = seed, secret_key, confirm_response
+        if secret_keys and any_key:
+            raise ValueError("give accounts by key (secret_keys / --account) or any_key (--any-key), not both")
+        if (secret_keys or any_key) and state_path is not None:
+            raise ValueError("accounts keep their state in memory only (state_path / --state: one account)")
+        self._seed, self._confirm_response = seed, confirm_response
         #: the state file (``--state PATH``), open and locked until ``close()``; None: memory only
         self.store = None if state_path is None else SqliteStore(state_path)
         #: unexpected exceptions raised in handlers (bugs); tests fail when this is not empty
         self.errors: list[BaseException] = []
         #: delivers the outbox's webhooks off the request path; run by the server thread
         self.webhook_worker = WebhookWorker(self)
-        #: the current state; handlers and the worker read it here on use, since ``reset()`` replaces it
-        self.state = self._new_state(base_url="")
+        #: where every account's links point (the bound address, once serving)
+        self.base_url = ""
+        #: the accounts by key; without accounts, one (``secret_key``'s)
+        self.accounts = Accounts(self._new_state, seed, secret_key or DEFAULT_SECRET_KEY, secret_keys, any_key)
         super().__init__(ROUTES, default_handler_class=DEFAULT_HANDLER, template_path=str(TEMPLATES), **settings)
 
-    def _new_state(self, base_url: str) -> SandboxState:
+    @property
+    def state(self) -> SandboxState:
+        """The default account's state (the only one without accounts); ``reset()`` replaces it."""
+        return self.accounts.default
+
+    def _new_state(self, key: str, seed: int | None) -> SandboxState:
         return SandboxState(
-            self._seed, self._secret_key, base_url, on_outbox_change=self.webhook_worker.wake,
+            seed, key, self.base_url, on_outbox_change=self.webhook_worker.wake,
             confirm_response=self._confirm_response, store=self.store,
         )
 
-    def reset(self, base_url: str | None = None) -> None:
+    def state_for(self, key: str | None = None, token: str | None = None) -> SandboxState:
+        """The state a request works on: its key's account, or the account of a customer page's token.
+
+        Without accounts, always the one state (today's sandbox). With accounts, a request that
+        names no account gets an empty state that accepts no key, so it draws on no account.
+        """
+        if not self.accounts.enabled:
+            return self.accounts.default
+        found = self.accounts.for_key(key) if key is not None else self.accounts.for_token(token or "")
+        return found or self.accounts.nobody()
+
+    def reset(self, state: SandboxState | None = None) -> SandboxState:
         """Swap in a fresh state built from the same arguments, so resetting can't drift from constructing.
 
-        ``base_url`` (default: the current one) is where the new state's links point. Queued webhook
-        deliveries are forgotten with the old state; one in flight finishes, but its result is dropped.
-        With a state file, the file is emptied too.
+        ``state``: that account only (``POST /_sandbox/reset``); None: every account. Queued webhook
+        deliveries are forgotten with the old state; one in flight finishes, but its result is
+        dropped. With a state file, the file is emptied too.
         """
+        key = None if state is None else state.secret_key
         if self.store is not None:
             with self.store.lock:
                 self.store.clear()
-                self.state = self._new_state(self.state.base_url if base_url is None else base_url)
-            return
-        self.state = self._new_state(self.state.base_url if base_url is None else base_url)
+                return self.accounts.reset(key)
+        return self.accounts.reset(key)
 
     def serve_at(self, base_url: str) -> None:
-        """Point links at the bound address: in memory a fresh state (a reset); with a state file, the saved one."""
+        """Point links at the bound address: in memory fresh states (a reset); with a state file, the saved one."""
+        self.base_url = base_url
         if self.store is None:
-            return self.reset(base_url=base_url)
-        self.state = self._new_state(base_url)
+            self.accounts.reset()
+            return
+        self.accounts = Accounts(self._new_state, self._seed, self.accounts.default_key)
 
     def close(self) -> None:
         """Close the state file and release its lock (nothing to do in memory)."""
@@ -194,7 +222,7 @@ class SandboxApplication(tornado.web.Application):
 
 def make_app(
     seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment",
-    state_path: str | Path | None = None,
+    state_path: str | Path | None = None, secret_keys: Sequence[str] = (), any_key: bool = False,
 ) -> SandboxApplication:
     """The tornado application of a sandbox (contract §1-§6), with its webhook worker (not started).
 
@@ -211,7 +239,8 @@ def make_app(
             schema, or another running sandbox holds it (the file is left untouched).
     """
     return SandboxApplication(
-        seed, secret_key, confirm_response, state_path, compress_response=False, log_function=_log_request
+        seed, secret_key, confirm_response, state_path, secret_keys, any_key, compress_response=False,
+        log_function=_log_request,
     )
 
 
@@ -228,6 +257,11 @@ class Sandbox:
     a sandbox started again on the same path carries on where it stopped (the seed is the
     file's). Without it the state lives in memory and ``start()`` begins afresh.
 
+    Accounts (contract §9.4): ``secret_keys=[...]`` makes each key its own account, and
+    ``any_key=True`` opens a new, empty account for any key of Checkout.com's shape on first use (a
+    team's box on a trusted network). ``state`` and ``secret_key`` then name the first (or the
+    default) key's account; :meth:`account` any other.
+
     >>> with Sandbox(seed=7) as sb:
     ...     sb.base_url  # doctest: +SKIP
     'http://127.0.0.1:40123'
@@ -241,9 +275,12 @@ class Sandbox:
         port: int = 0,
         confirm_response: str = "payment",
         state_path: str | Path | None = None,
+        secret_keys: Sequence[str] = (),
+        any_key: bool = False,
     ):
-        #: the tornado application: routes, the current state, the webhook worker, handler bugs
-        self.app = make_app(seed=seed, secret_key=secret_key, confirm_response=confirm_response, state_path=state_path)
+        #: the tornado application: routes, the accounts' states, the webhook worker, handler bugs
+        self.app = make_app(seed=seed, secret_key=secret_key, confirm_response=confirm_response, state_path=state_path,
+                            secret_keys=secret_keys, any_key=any_key)
         self.host = host
         self.port = port
         self._server = ServerThread(
@@ -256,10 +293,19 @@ class Sandbox:
         """The current state: setups, payments, clock, ids. ``reset()`` replaces it, so don't keep it."""
         return self.app.state
 
-    def reset(self) -> None:
-        """Forget everything and restart the seeded sequences: a fresh state, built like the first.
+    def account(self, key: str) -> SandboxState:
+        """The state of ``key``'s account (with ``any_key``, opened if new); ``KeyError`` if there is none."""
+        state = self.app.accounts.for_key(key) if self.app.accounts.enabled else None
+        if state is None and key == self.secret_key:
+            state = self.state
+        if state is None:
+            raise KeyError("no account has this key")
+        return state
 
-        The same as ``POST /_sandbox/reset``; the clock, ids and tokens start over.
+    def reset(self) -> None:
+        """Forget everything and restart the seeded sequences: fresh states, built like the first.
+
+        ``POST /_sandbox/reset`` does the same for the caller's account; this resets every account.
         """
         self.app.reset()
 
@@ -330,6 +376,12 @@ class Sandbox:
         return f"<Sandbox seed={self.state.seed} confirm_response={self.confirm_response!r} {where}>"
 
 
+def _accounts_note(args: argparse.Namespace) -> str:
+    if args.any_key:
+        return ", an account for any key"
+    return f", {len(args.account)} accounts" if args.account else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m octopus_nb.sandbox``: serve until interrupted, printing the base URL first."""
     parser = argparse.ArgumentParser(prog="python -m octopus_nb.sandbox", description=__doc__)
@@ -337,6 +389,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one")
     parser.add_argument("--seed", type=int, default=None, help="seed for repeatable ids, tokens and clock")
     parser.add_argument("--secret-key", default=None, help="the API key to accept (default: the documented sandbox key)")
+    parser.add_argument(
+        "--account", metavar="KEY", action="append", default=[],
+        help="an account of its own for this secret key (repeatable): each key sees only its own world",
+    )
+    parser.add_argument(
+        "--any-key", action="store_true",
+        help="any key of Checkout.com's shape opens its own, empty account on first use (a team's box on a trusted network)",
+    )
     parser.add_argument(
         "--confirm-response", choices=CONFIRM_RESPONSES, default="payment",
         help="confirm answers 202 with the payment (the seed page, default) or 200 with the PaymentSetup",
@@ -346,11 +406,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the state in this SQLite file; started again with it, the sandbox carries on (the seed is the file's)",
     )
     args = parser.parse_args(argv)
+    if args.account and (args.any_key or args.secret_key):
+        print("--account names every key itself: leave out --any-key and --secret-key", file=sys.stderr)
+        return 2
 
     try:
         sandbox = Sandbox(
             seed=args.seed, secret_key=args.secret_key, host=args.host, port=args.port,
-            confirm_response=args.confirm_response, state_path=args.state,
+            confirm_response=args.confirm_response, state_path=args.state, secret_keys=args.account,
+            any_key=args.any_key,
         )
     except (ValueError, StateFileError) as exc:
         print(exc, file=sys.stderr)
@@ -367,8 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         print(sandbox.base_url, flush=True)
         print(
-            f"octopus-nb sandbox serving {sandbox.base_url} (seed={sandbox.state.seed}, confirm answers with the "
-            f"{sandbox.confirm_response}{f', state in {args.state}' if args.state else ''}); Ctrl-C stops it",
+            f"octopus-nb sandbox serving {sandbox.base_url} (seed={args.seed if args.account or args.any_key else sandbox.state.seed}, "
+            f"confirm answers with the {sandbox.confirm_response}{f', state in {args.state}' if args.state else ''}"
+            f"{_accounts_note(args)}); Ctrl-C stops it",
             file=sys.stderr, flush=True,
         )
         done.wait()
