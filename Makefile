@@ -12,11 +12,30 @@ PARALLEL := -n auto --dist loadfile
 .PHONY: demo test test-unit test-notebooks test-browser notebooks bench clean
 .PHONY: test-notebooks-live test-notebooks-second-process
 
+# The Python .venv is made from: PYTHON=/path/to/python, else the first of these that runs and is a
+# supported CPython (pyproject.toml's requires-python, README "Supported platforms"). 3.11 comes first:
+# the notebooks' stored outputs and Binder are made on it; `command -v` alone is not enough, as a pyenv
+# shim of a version that is not selected exists but fails to run.
+SUPPORTED_PYTHON := (3, 11) <= sys.version_info[:2] <= (3, 14)
+PYTHON_CANDIDATES := python3.11 python3.12 python3.13 python3.14 python3
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(shell $(candidate) -c 'import sys, ensurepip; sys.exit(not ($(SUPPORTED_PYTHON)))' >/dev/null 2>&1 && command -v $(candidate))))
+endif
+# Says which interpreter is used, or why none fits (venv needs ensurepip: Debian's python3-venv).
+CHECK_PYTHON = test -n "$(PYTHON)" || { echo "make: no supported Python found: tried $(PYTHON_CANDIDATES); CPython 3.11 to 3.14 with venv is needed (Debian: apt-get install python3-venv), or name one: make PYTHON=/path/to/python3.12" >&2; exit 1; }; \
+	$(PYTHON) -c 'import sys; sys.exit(not ($(SUPPORTED_PYTHON)))' 2>/dev/null || { echo "make: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null || echo '(does not run)'); CPython 3.11 to 3.14 is needed" >&2; exit 1; }; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || { echo "make: $(PYTHON) has no venv support (ensurepip); Debian: apt-get install python3-venv" >&2; exit 1; }; \
+	echo "make: using $(PYTHON), Python $$($(PYTHON) -c 'import platform; print(platform.python_version())')"
+.PHONY: which-python
+which-python:
+	@$(CHECK_PYTHON)
+
 # requirements.txt is the lock (every package, transitive ones too, == and hashes), compiled by
 # `make lock` from pyproject.toml; the package itself goes in after it, editable, with no deps.
 PIP_VERSION := 26.3
 $(VENV)/.installed: requirements.txt pyproject.toml
-	python3 -m venv $(VENV)
+	@$(CHECK_PYTHON)
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q pip==$(PIP_VERSION)
 	$(PY) -m pip install -q --require-hashes -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
@@ -26,17 +45,28 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # (uv prefers them), new ones are resolved. `make lock UPGRADE=1` moves every pin to the newest
 # allowed (then re-execute the notebooks: their stored outputs follow the versions).
 # binder/requirements.txt: the toolkit and the notebook group only, at the same versions.
+# One universal lock (uv's universal resolution, from requires-python's floor up): each pin carries the
+# environment markers where it applies, forking where a release needs a newer Python (3.11.5 and up get
+# the newer soupsieve); tools/lock_platforms.py then records each pinned release's Requires-Python and
+# Requires-Dist (requirements-metadata.json), from which tests/test_lock_platforms.py proves offline that
+# the lock is complete on every supported Python and platform.
 UV_VERSION := 0.13.9
-UV := $(VENV)/uv-$(UV_VERSION)/bin/uv
-LOCK_FOR := --python-version 3.11.7 --python-platform x86_64-unknown-linux-gnu
+PACKAGING_VERSION := 26.4
+LOCK_TOOLS := $(VENV)/uv-$(UV_VERSION)
+UV := $(LOCK_TOOLS)/bin/uv
+LOCK_TOOLS_INSTALLED := $(LOCK_TOOLS)/.installed
+LOCK_FOR := --universal --python-version 3.11
 UV_COMPILE = $(UV) pip compile pyproject.toml --quiet --generate-hashes $(LOCK_FOR) --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 .PHONY: lock
-lock: $(UV)
-	$(UV_COMPILE) --extra notebook --extra test --extra browser --extra docs -o requirements.txt
+lock: $(LOCK_TOOLS_INSTALLED)
+	$(UV_COMPILE) --extra notebook --extra test --extra browser --extra docs --extra lint -o requirements.txt
 	$(UV_COMPILE) --extra notebook -c requirements.txt -o binder/requirements.txt
+	PYTHONPATH=$(LOCK_TOOLS) $(PYTHON) tools/lock_platforms.py record
 
-$(UV):
-	python3 -m pip install -q --root-user-action=ignore --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
+$(LOCK_TOOLS_INSTALLED):
+	@$(CHECK_PYTHON)
+	$(PYTHON) -m pip install -q --root-user-action=ignore --upgrade --target $(LOCK_TOOLS) uv==$(UV_VERSION) packaging==$(PACKAGING_VERSION) pip==$(PIP_VERSION)
+	touch $@
 
 # The docs site, offline, from README.md and the notebooks as stored (never executed): site/index.html.
 .PHONY: docs
