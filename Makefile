@@ -9,7 +9,7 @@ NBVAL_LIVE := --nbval --nbval-current-env --nbval-sanitize-with notebooks/saniti
 # pytest-xdist, one worker per core; loadfile keeps each test module, and each notebook, whole on one worker
 PARALLEL := -n auto --dist loadfile
 
-.PHONY: demo test test-unit test-notebooks test-browser notebooks bench clean
+.PHONY: demo test check lint test-unit test-notebooks test-browser notebooks bench clean
 .PHONY: test-notebooks-live test-notebooks-second-process
 
 # The Python .venv is made from: PYTHON=/path/to/python, else the first of these that runs and is a
@@ -85,7 +85,18 @@ explore: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) -m octopus_nb demo
 
-test: test-unit test-notebooks test-notebooks-second-process test-browser
+test: lint test-unit test-notebooks test-notebooks-second-process test-browser
+
+# The inner loop: lint, types, and the unit tests less the slow ones (tests/conftest.py SLOW), in seconds.
+check: lint
+	$(PY) -m pytest -q $(PARALLEL) -m 'not slow and not browser'
+
+# ruff (pyproject.toml [tool.ruff]) on the code and its tests, tools and bench; mypy on the package.
+LINTED := octopus_nb tests tools bench
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest -q $(PARALLEL)
