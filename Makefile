@@ -3,9 +3,10 @@
 # except Debian's chromium for the browser tests (apt-get, needs root as on these machines).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:python
+NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:python
+# (-p nbval: pyproject.toml's addopts leave nbval out of the runs that execute no notebook)
 # the same, against any target: notebooks/sanitize-live.cfg masks what differs between servers and runs
-NBVAL_LIVE := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize-live.cfg -p no:python
+NBVAL_LIVE := -p nbval --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize-live.cfg -p no:python
 # pytest-xdist, one worker per core; loadfile keeps each test module, and each notebook, whole on one worker
 PARALLEL := -n auto --dist loadfile
 
@@ -112,10 +113,12 @@ test-notebooks-live: $(VENV)/.installed
 	@echo "notebooks against OCTOPUS_NB_TARGET=$${OCTOPUS_NB_TARGET:-embedded}"
 	$(PY) -m pytest -q -p no:xdist $(NBVAL_LIVE) $(NOTEBOOKS)
 
+# one run per core at a time: each run has its own sandbox process, so they cannot meet
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # test-notebooks-live without an account: each notebook against its own `python -m octopus_nb.sandbox`
 # process with another seed (8) and a random key, always stopped afterwards (tools/second_process.py).
 test-notebooks-second-process: $(VENV)/.installed
-	$(PY) tools/second_process.py --each notebooks/*.ipynb -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
+	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
 
 test-browser: $(VENV)/.installed
 	@command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver)

@@ -116,6 +116,7 @@ SLOW = (
     "tests/test_demo.py::test_demo_runs_the_quickstart_to_captured",
     "tests/test_demo.py::test_demo_is_repeatable_with_a_seed",
     "tests/test_fault_flows.py::test_flows_under_faults_complete_exactly_once",
+    "tests/test_second_process.py",  # sandbox processes
 )
 
 
