@@ -120,9 +120,10 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test-notebooks-second-process: $(VENV)/.installed
 	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
 
+# JupyterLab's module on one worker, Voila's and the landing page's on the other: their servers start side by side
 test-browser: $(VENV)/.installed
 	@command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
-	$(PY) -m pytest -q -m browser
+	$(PY) -m pytest -q -m browser $(PARALLEL)
 
 # Re-execute every notebook in place against the seeded embedded sandbox (after a deliberate change).
 notebooks: $(VENV)/.installed
@@ -133,4 +134,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
