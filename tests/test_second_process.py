@@ -20,9 +20,8 @@ def test_runs_side_by_side_each_get_a_process_of_their_own_and_print_whole():
     )
     assert result.returncode == 1, result.stderr
     assert "failed against a fresh sandbox process: b" in result.stderr
-    # a run's lines, together: ours, then the command's; the sandbox's own log line may come before or between
-    runs = re.findall(r"sandbox process \d+ at (\S+) .*\n(?:octopus-nb sandbox serving .*\n)?ran (\w) against (\S+)\n",
-                      result.stdout)
-    assert sorted(path for _, path, _ in runs) == ["a", "b", "c"], result.stdout  # each run's lines together
-    assert all(started == given for started, _, given in runs), "each run talks to the process started for it"
-    assert len({started for started, _, _ in runs}) == 3, "a fresh process per run"
+    # a run's lines together, in order: ours, the command's, then the sandbox's own log
+    runs = re.findall(r"sandbox process \d+ at (\S+) .*\nran (\w) against (\S+)\noctopus-nb sandbox serving (\S+) ", result.stdout)
+    assert sorted(path for _, path, _, _ in runs) == ["a", "b", "c"], result.stdout
+    assert all(started == given == logged for started, _, given, logged in runs), "each run talks to its own process"
+    assert len({started for started, _, _, _ in runs}) == 3, "a fresh process per run"

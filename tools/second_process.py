@@ -85,13 +85,14 @@ def stop(process: subprocess.Popen) -> None:
         process.stdout.close()
 
 
-def run(command: Sequence[str], seed: int, out: IO[str] | None = None) -> int:
+def run(command: Sequence[str], seed: int, out: IO[str] | None = None, log: IO[str] | None = None) -> int:
     """``command``'s exit status, run against a fresh sandbox process that is stopped afterwards.
 
-    With ``out`` (a file), everything the run prints, the sandbox's log too, goes there.
+    With ``out`` (a file) what the run prints goes there, and the sandbox's log to ``log``: a file each,
+    as two processes writing one file would overwrite each other's lines.
     """
     key = random_key()
-    process, base_url = start_sandbox(seed, key, log=out)
+    process, base_url = start_sandbox(seed, key, log=log)
     try:
         print(f"sandbox process {process.pid} at {base_url} (seed {seed}, a random key)", file=out or sys.stdout, flush=True)
         env = {**os.environ, "OCTOPUS_NB_TARGET": base_url, "CKO_SECRET_KEY": key}
@@ -102,11 +103,12 @@ def run(command: Sequence[str], seed: int, out: IO[str] | None = None) -> int:
 
 
 def run_captured(command: Sequence[str], seed: int) -> tuple[int, str]:
-    """``run``, its output kept and returned (for runs side by side)."""
-    with tempfile.TemporaryFile("w+") as out:
-        status = run(command, seed, out=out)
+    """``run``, its output kept and returned, the sandbox's log last (for runs side by side)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as log:
+        status = run(command, seed, out=out, log=log)
         out.seek(0)
-        return status, out.read()
+        log.seek(0)
+        return status, out.read() + log.read()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
