@@ -86,7 +86,10 @@ explore: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) -m octopus_nb demo
 
-test: lint test-unit test-notebooks test-notebooks-second-process test-browser
+# The last two side by side (--output-sync: each one's output whole when it ends): the browser tests
+# mostly wait on JupyterLab, Voila and Chromium, which leaves a core to the second-process notebooks.
+test: lint test-unit test-notebooks
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-notebooks-second-process test-browser
 
 # The inner loop: lint, types, and the unit tests less the slow ones (tests/conftest.py SLOW), in seconds.
 check: lint
