@@ -117,6 +117,12 @@ SLOW = (
     "tests/test_demo.py::test_demo_is_repeatable_with_a_seed",
     "tests/test_fault_flows.py::test_flows_under_faults_complete_exactly_once",
     "tests/test_second_process.py",  # sandbox processes
+    # command lines, each run as a process of its own
+    "tests/test_conformance.py::test_the_command_line_records_and_compares",
+    "tests/test_conformance.py::test_the_cli_records_either_confirm_shape_and_refuses_production",
+    "tests/test_console_script.py::test_its_help_lists_the_commands_of_python_m_octopus_nb",
+    "tests/test_console_script.py::test_sandbox_serves_as_python_m_octopus_nb_sandbox_does",
+    "tests/test_console_script.py::test_a_bad_sandbox_option_exits_2_like_the_module",
 )
 
 
