@@ -3,20 +3,40 @@
 # except Debian's chromium for the browser tests (apt-get, needs root as on these machines).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:python
+NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:python
+# (-p nbval: pyproject.toml's addopts leave nbval out of the runs that execute no notebook)
 # the same, against any target: notebooks/sanitize-live.cfg masks what differs between servers and runs
-NBVAL_LIVE := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize-live.cfg -p no:python
+NBVAL_LIVE := -p nbval --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize-live.cfg -p no:python
 # pytest-xdist, one worker per core; loadfile keeps each test module, and each notebook, whole on one worker
 PARALLEL := -n auto --dist loadfile
 
-.PHONY: demo test test-unit test-notebooks test-browser notebooks bench clean
+.PHONY: demo test check lint test-unit test-notebooks test-browser notebooks bench clean
 .PHONY: test-notebooks-live test-notebooks-second-process
+
+# The Python .venv is made from: PYTHON=/path/to/python, else the first of these that runs and is a
+# supported CPython (pyproject.toml's requires-python, README "Supported platforms"). 3.11 comes first:
+# the notebooks' stored outputs and Binder are made on it; `command -v` alone is not enough, as a pyenv
+# shim of a version that is not selected exists but fails to run.
+SUPPORTED_PYTHON := (3, 11) <= sys.version_info[:2] <= (3, 14)
+PYTHON_CANDIDATES := python3.11 python3.12 python3.13 python3.14 python3
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(shell $(candidate) -c 'import sys, ensurepip; sys.exit(not ($(SUPPORTED_PYTHON)))' >/dev/null 2>&1 && command -v $(candidate))))
+endif
+# Says which interpreter is used, or why none fits (venv needs ensurepip: Debian's python3-venv).
+CHECK_PYTHON = test -n "$(PYTHON)" || { echo "make: no supported Python found: tried $(PYTHON_CANDIDATES); CPython 3.11 to 3.14 with venv is needed (Debian: apt-get install python3-venv), or name one: make PYTHON=/path/to/python3.12" >&2; exit 1; }; \
+	$(PYTHON) -c 'import sys; sys.exit(not ($(SUPPORTED_PYTHON)))' 2>/dev/null || { echo "make: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null || echo '(does not run)'); CPython 3.11 to 3.14 is needed" >&2; exit 1; }; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || { echo "make: $(PYTHON) has no venv support (ensurepip); Debian: apt-get install python3-venv" >&2; exit 1; }; \
+	echo "make: using $(PYTHON), Python $$($(PYTHON) -c 'import platform; print(platform.python_version())')"
+.PHONY: which-python
+which-python:
+	@$(CHECK_PYTHON)
 
 # requirements.txt is the lock (every package, transitive ones too, == and hashes), compiled by
 # `make lock` from pyproject.toml; the package itself goes in after it, editable, with no deps.
 PIP_VERSION := 26.3
 $(VENV)/.installed: requirements.txt pyproject.toml
-	python3 -m venv $(VENV)
+	@$(CHECK_PYTHON)
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q pip==$(PIP_VERSION)
 	$(PY) -m pip install -q --require-hashes -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
@@ -26,17 +46,28 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # (uv prefers them), new ones are resolved. `make lock UPGRADE=1` moves every pin to the newest
 # allowed (then re-execute the notebooks: their stored outputs follow the versions).
 # binder/requirements.txt: the toolkit and the notebook group only, at the same versions.
+# One universal lock (uv's universal resolution, from requires-python's floor up): each pin carries the
+# environment markers where it applies, forking where a release needs a newer Python (3.11.5 and up get
+# the newer soupsieve); tools/lock_platforms.py then records each pinned release's Requires-Python and
+# Requires-Dist (requirements-metadata.json), from which tests/test_lock_platforms.py proves offline that
+# the lock is complete on every supported Python and platform.
 UV_VERSION := 0.13.9
-UV := $(VENV)/uv-$(UV_VERSION)/bin/uv
-LOCK_FOR := --python-version 3.11.7 --python-platform x86_64-unknown-linux-gnu
+PACKAGING_VERSION := 26.4
+LOCK_TOOLS := $(VENV)/uv-$(UV_VERSION)
+UV := $(LOCK_TOOLS)/bin/uv
+LOCK_TOOLS_INSTALLED := $(LOCK_TOOLS)/.installed
+LOCK_FOR := --universal --python-version 3.11
 UV_COMPILE = $(UV) pip compile pyproject.toml --quiet --generate-hashes $(LOCK_FOR) --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 .PHONY: lock
-lock: $(UV)
-	$(UV_COMPILE) --extra notebook --extra test --extra browser --extra docs -o requirements.txt
+lock: $(LOCK_TOOLS_INSTALLED)
+	$(UV_COMPILE) --extra notebook --extra test --extra browser --extra docs --extra lint -o requirements.txt
 	$(UV_COMPILE) --extra notebook -c requirements.txt -o binder/requirements.txt
+	PYTHONPATH=$(LOCK_TOOLS) $(PYTHON) tools/lock_platforms.py record
 
-$(UV):
-	python3 -m pip install -q --root-user-action=ignore --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
+$(LOCK_TOOLS_INSTALLED):
+	@$(CHECK_PYTHON)
+	$(PYTHON) -m pip install -q --root-user-action=ignore --upgrade --target $(LOCK_TOOLS) uv==$(UV_VERSION) packaging==$(PACKAGING_VERSION) pip==$(PIP_VERSION)
+	touch $@
 
 # The docs site, offline, from README.md, docs/, the docstrings (the API reference) and the notebooks as
 # stored (never executed): site/index.html.
@@ -56,7 +87,21 @@ explore: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) -m octopus_nb demo
 
-test: test-unit test-notebooks test-notebooks-second-process test-browser
+# The last two side by side (--output-sync: each one's output whole when it ends): the browser tests
+# mostly wait on JupyterLab, Voila and Chromium, which leaves a core to the second-process notebooks.
+test: lint test-unit test-notebooks
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-notebooks-second-process test-browser
+
+# The inner loop: lint, types, and the unit tests less the slow ones (tests/conftest.py SLOW), in seconds.
+check: lint
+	$(PY) -m pytest -q $(PARALLEL) -m 'not slow and not browser'
+
+# ruff (pyproject.toml [tool.ruff]) on the code and its tests, tools and bench; mypy on the package.
+LINTED := octopus_nb tests tools bench
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest -q $(PARALLEL)
@@ -72,14 +117,17 @@ test-notebooks-live: $(VENV)/.installed
 	@echo "notebooks against OCTOPUS_NB_TARGET=$${OCTOPUS_NB_TARGET:-embedded}"
 	$(PY) -m pytest -q -p no:xdist $(NBVAL_LIVE) $(NOTEBOOKS)
 
+# one run per core at a time: each run has its own sandbox process, so they cannot meet
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # test-notebooks-live without an account: each notebook against its own `python -m octopus_nb.sandbox`
 # process with another seed (8) and a random key, always stopped afterwards (tools/second_process.py).
 test-notebooks-second-process: $(VENV)/.installed
-	$(PY) tools/second_process.py --each notebooks/*.ipynb -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
+	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
 
+# JupyterLab's module on one worker, Voila's and the landing page's on the other: their servers start side by side
 test-browser: $(VENV)/.installed
 	@command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
-	$(PY) -m pytest -q -m browser
+	$(PY) -m pytest -q -m browser $(PARALLEL)
 
 # Re-execute every notebook in place against the seeded embedded sandbox (after a deliberate change).
 notebooks: $(VENV)/.installed
@@ -90,4 +138,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

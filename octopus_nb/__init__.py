@@ -13,7 +13,7 @@ The flow, one function per step::
 only by the functions that need them, so ``import octopus_nb`` stays fast.
 """
 
-from ._shared.version import __version__
+from ._shared.version import __version__ as __version__  # the public version; re-exported, not used here
 from .client import Client
 from .environments import connect, connect_target
 from .errors import (

@@ -64,7 +64,14 @@ def _indent(text: str, prefix: str = "   ") -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m octopus_nb", description="octopus-nb command line")
+    """``octopus-nb`` (the console script) and ``python -m octopus_nb``: demo, conformance, sandbox."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        # The sandbox's own command line, whole (its options and --help): octopus-nb sandbox --port 0
+        from .sandbox.server import main as sandbox_main
+
+        return sandbox_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="octopus-nb", description="octopus-nb command line (also python -m octopus_nb)")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("demo", help="run the quickstart in this terminal, on the embedded sandbox")
     run.add_argument("--seed", type=int, default=7, help="sandbox seed (same ids every run; default 7)")
@@ -72,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .conformance.cli import add_parser as add_conformance_parser
 
     add_conformance_parser(commands)
+    commands.add_parser("sandbox", add_help=False,  # parsed by the sandbox itself, above
+                        help="serve the sandbox until interrupted (python -m octopus_nb.sandbox; sandbox --help for its options)")
     args = parser.parse_args(argv)
     if args.command == "conformance":
         return args.run(args)

@@ -18,8 +18,11 @@ from .errors import NotASandboxError
 class WebhookSink(Protocol):
     """Anything with a delivery ``url`` and the ``signature_key`` it verifies with (a ``WebhookReceiver``)."""
 
-    url: str
-    signature_key: str
+    @property
+    def url(self) -> str: ...  # read-only: a receiver's url is a property
+
+    @property
+    def signature_key(self) -> str: ...
 
 
 def is_sandbox(client: Client) -> bool:

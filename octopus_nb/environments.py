@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from .client import DEFAULT_TIMEOUT, Client
@@ -128,7 +128,7 @@ def connect(
         from .sandbox import Sandbox  # the client needs the sandbox only here
 
         seed = DEFAULT_SEED if seed is None else seed
-        shape = {} if confirm_response is None else {"confirm_response": confirm_response}
+        shape: dict[str, Any] = {} if confirm_response is None else {"confirm_response": confirm_response}
         sandbox = Sandbox(seed=seed, secret_key=secret_key, **shape).start()
         return Client(
             sandbox.base_url, sandbox.secret_key, environment="embedded",

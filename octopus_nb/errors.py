@@ -144,7 +144,7 @@ class CheckoutApiError(OctopusError):
 
 
 def _reason(status: int) -> str:
-    return requests.status_codes._codes.get(status, ("error",))[0]
+    return requests.status_codes._codes.get(status, ("error",))[0]  # type: ignore[attr-defined]  # requests' reason table, private in its stubs
 
 
 class MalformedRequestError(CheckoutApiError):

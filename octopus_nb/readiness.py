@@ -54,7 +54,7 @@ FIELD_OF = {
 #: The fields a setup form edits, in display order.
 FORM_FIELDS = ("amount", "currency", "success_url", "failure_url", "description", "reference")
 #: The seed page's example setup: what the forms, the explorer and the demo start from.
-EXAMPLE_SETUP = {
+EXAMPLE_SETUP: dict[str, Any] = {
     "amount": 1000,
     "currency": "HKD",
     "success_url": "https://example.com/payments/success",

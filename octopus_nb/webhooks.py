@@ -50,7 +50,8 @@ def parse_event(raw_body: bytes) -> dict | None:
 
 def event_row(event: Mapping[str, Any], received: int | None = None) -> dict:
     """One flat row (``FRAME_COLUMNS``) for an event envelope."""
-    data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
+    data = event.get("data")
+    data = data if isinstance(data, Mapping) else {}
     return {
         "received": received,
         "event_id": event.get("id"),

@@ -98,3 +98,38 @@ def decode_qr(png: bytes) -> list[str]:
     from PIL import Image
 
     return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+#: The tests that take seconds each (subprocesses, fuzzing, builds, kill -9 cycles), by file or by test:
+#: ``make check`` deselects them (``-m "not slow"``) to stay fast; ``make test`` runs them all. One list
+#: here rather than a mark in each file, so adding or dropping one touches one line.
+SLOW = (
+    "tests/test_pytest_plugin.py",  # pytest in subprocesses, through the plugin's entry point
+    "tests/test_notebook_targets.py::test_checkout_sandbox_target_skips_every_simulator_only_cell_and_stays_on_loopback",
+    "tests/test_notebook_targets.py::test_a_url_with_the_simulator_runs_every_cell_and_compares_all_but_seed_dependent_ones",
+    "tests/test_notebook_targets.py::test_an_unknown_target_stops_the_run_before_any_cell",
+    "tests/test_fuzz.py::test_fuzzed_requests_to_every_route_get_contract_answers",
+    "tests/test_fuzz.py::test_fuzzed_requests_in_the_setup_confirm_shape_get_contract_answers",
+    "tests/test_docs.py",  # builds the docs site
+    "tests/test_bench.py",
+    "tests/test_persistence.py::test_kill_9_under_load_loses_nothing_acknowledged",
+    "tests/test_demo.py::test_demo_runs_the_quickstart_to_captured",
+    "tests/test_demo.py::test_demo_is_repeatable_with_a_seed",
+    "tests/test_fault_flows.py::test_flows_under_faults_complete_exactly_once",
+    "tests/test_second_process.py",  # sandbox processes
+    # command lines, each run as a process of its own
+    "tests/test_conformance.py::test_the_command_line_records_and_compares",
+    "tests/test_conformance.py::test_the_cli_records_either_confirm_shape_and_refuses_production",
+    "tests/test_console_script.py::test_its_help_lists_the_commands_of_python_m_octopus_nb",
+    "tests/test_console_script.py::test_sandbox_serves_as_python_m_octopus_nb_sandbox_does",
+    "tests/test_console_script.py::test_a_bad_sandbox_option_exits_2_like_the_module",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
+def pytest_collection_modifyitems(items):
+    """Mark the SLOW tests ``slow`` (test_habits.py checks that each entry still names a test)."""
+    for item in items:
+        node_id = item.nodeid.split("[", 1)[0]
+        if any(node_id == entry or node_id.startswith(entry + "::") for entry in SLOW):
+            item.add_marker(pytest.mark.slow)

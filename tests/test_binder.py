@@ -23,37 +23,32 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from test_lock_platforms import lock_platforms
+
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 LOCK = ROOT / "requirements.txt"
 BINDER_LOCK = BINDER / "requirements.txt"
 #: the groups each lock is compiled from (Makefile, `lock:`)
-LOCK_GROUPS = {LOCK: ("notebook", "test", "browser", "docs"), BINDER_LOCK: ("notebook",)}
+LOCK_GROUPS = {LOCK: ("notebook", "test", "browser", "docs", "lint"), BINDER_LOCK: ("notebook",)}
 #: what Binder must not install: the tests, the browser driver, the docs tool
 NOT_ON_BINDER = {"pytest", "playwright", "hypothesis", "checkout-sdk", "schemathesis", "nbval", "pytest-xdist",
                  "mkdocs", "mkdocs-jupyter"}
-ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*\\?$")
-HASH = re.compile(r"^\s+--hash=sha256:[0-9a-f]{64}\s*\\?$")
 
 
 def _lock(path: Path) -> dict[str, str]:
-    """``{canonical name: version}``, failing on any line that is not a hashed ``==`` pin."""
+    """``{canonical name: version}`` of the pins that apply on this Python and platform.
+
+    The locks are universal (tools/lock_platforms.py): a pin may carry markers, and a package may be
+    pinned twice, once per Python range; test_lock_platforms checks every other Python and platform.
+    """
+    environment = {**default_environment(), "extra": ""}
     pins: dict[str, str] = {}
-    hashes: dict[str, int] = {}
-    current = None
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if match := ENTRY.match(line):
-            current = canonicalize_name(match.group(1))
-            assert current not in pins, f"{path.name}:{number}: {current} is pinned twice"
-            pins[current], hashes[current] = match.group(2), 0
-        elif HASH.match(line) and current:
-            hashes[current] += 1
-        else:
-            raise AssertionError(f"{path.name}:{number}: not a hashed == pin: {line!r}")
-    unhashed = sorted(name for name, count in hashes.items() if not count)
-    assert not unhashed, f"{path.name}: pinned without a hash: {unhashed}"
+    for pin in lock_platforms.read_lock(path):
+        assert pin.hashes, f"{path.name}: {pin.name}=={pin.version} is pinned without a hash"
+        if pin.applies(environment):
+            assert pin.name not in pins, f"{path.name}: {pin.name} is pinned twice for this Python"
+            pins[pin.name] = pin.version
     return pins
 
 

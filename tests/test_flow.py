@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import KO_URL, OK_URL
 from octopus_nb.client import Client
@@ -214,7 +215,6 @@ def test_a_capture_that_fails_ends_declined_and_can_be_confirmed_again(flow):
 
 # --- the form's preview agrees with the sandbox on every rule it checks -----------------------
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=110)
 _URLS = st.one_of(

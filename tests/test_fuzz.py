@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import socket
 from collections import Counter
@@ -31,8 +32,12 @@ from conftest import KO_URL, OK_URL, SEED
 JSON_TYPE = "application/json; charset=utf-8"
 #: requests sent by the fuzzers in this module, by test
 FUZZED: Counter = Counter()
+#: The fuzzers' fixed budget, in requests: derandomized, so every run sends the same ones. 1,200 to every
+#: route and a fifth of that in the setup-confirm shape keep make test's fuzzing to ~10 s on 2 cores;
+#: OCTOPUS_NB_FUZZ_EXAMPLES=10000 digs deeper (and takes ~8 times longer).
+FUZZ_EXAMPLES = int(os.environ.get("OCTOPUS_NB_FUZZ_EXAMPLES", "1200"))
 FUZZ_SETTINGS = settings(
-    max_examples=3000,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     derandomize=True,
     database=None,
@@ -474,7 +479,7 @@ def fuzz_routes(world: World, counter: str, max_examples: int) -> Counter:
 
 def test_fuzzed_requests_to_every_route_get_contract_answers(sandbox, world):
     statuses = fuzz_routes(world, "routes", FUZZ_SETTINGS.max_examples)
-    assert FUZZED["routes"] >= 1000
+    assert FUZZED["routes"] >= FUZZ_EXAMPLES // 3  # hypothesis may stop early on a small strategy, not this early
     # the fuzzer reached the interesting answers, not only 401s
     assert {400, 401, 404, 405, 409, 422} <= set(statuses), statuses  # 403 is rarer: test_fidelity.py
 
@@ -498,8 +503,8 @@ def setup_mode_world(setup_mode_sandbox):
 
 def test_fuzzed_requests_in_the_setup_confirm_shape_get_contract_answers(setup_mode_world):
     """The same oracle and state check with ``confirm_response="setup"`` (fewer examples: the routes are the same)."""
-    statuses = fuzz_routes(setup_mode_world, "setup-mode routes", 600)
-    assert FUZZED["setup-mode routes"] >= 300
+    statuses = fuzz_routes(setup_mode_world, "setup-mode routes", FUZZ_EXAMPLES // 5)
+    assert FUZZED["setup-mode routes"] >= FUZZ_EXAMPLES // 10
     assert {400, 401, 404, 422} <= set(statuses), statuses
 
 
@@ -670,4 +675,4 @@ def test_zz_figures(request):
         pytest.skip("run the whole module for the figure")
     total = sum(FUZZED.values())
     print(f"requests fuzzed: {total} ({dict(FUZZED)})")
-    assert total >= 3000
+    assert total >= FUZZ_EXAMPLES

@@ -107,7 +107,7 @@ def _run_collection(tmp_path: Path, target: str, *, run_simulator_cells: bool = 
     )
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "guard_plugin",
-        "-p", "report_plugin", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
+        "-p", "report_plugin", "-p", "nbval", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
         "notebooks/sanitize-live.cfg", "-p", "no:python", "notebooks/",
     ]
     result = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)

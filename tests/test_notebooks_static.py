@@ -112,7 +112,7 @@ def test_stored_qr_codes_decode_to_what_the_notebook_shows(path):
 
     notebook = _load(path)
     shown = "\n".join(text for text in _texts(notebook))
-    for cell, output in _outputs(notebook):
+    for _cell, output in _outputs(notebook):
         png = output.get("data", {}).get("image/png")
         if png is None:
             continue

@@ -50,6 +50,11 @@ def test_the_merchant_function_is_tested_against_the_sandbox(octopus_client):
 '''
 
 
+#: A merchant's suite has none of our own test tools: leaving them out here (nbval alone costs ~4 s of
+#: CPU per pytest process) keeps each run to its point, octopus_nb found through its entry point.
+NOT_A_MERCHANTS_PLUGINS = ("-p", "no:nbval", "-p", "no:schemathesis")
+
+
 @pytest.fixture
 def merchant_project(pytester):
     with Sandbox(seed=7) as reference, octopus_nb.connect(base_url=reference.base_url, secret_key=reference.secret_key) as client:
@@ -59,18 +64,18 @@ def merchant_project(pytester):
 
 
 def test_fixtures_work_without_a_conftest(merchant_project):
-    result = merchant_project.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result = merchant_project.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-p", "no:xdist")
     result.assert_outcomes(passed=11)
 
 
 def test_fixtures_are_isolated_per_test_and_per_worker_under_xdist(merchant_project):
-    result = merchant_project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result = merchant_project.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=11)
     result.stdout.fnmatch_lines(["*2 workers*"])
 
 
 def test_the_seed_option_changes_the_ids(merchant_project):
-    result = merchant_project.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-seed", "8")
+    result = merchant_project.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-seed", "8")
     result.assert_outcomes(passed=5, failed=6)  # the six id checks expect seed 7's first setup id
 
 
@@ -84,7 +89,7 @@ def test_confirm_answers_with_the_setup(octopus_client):
     answer = octopus_nb.confirm_payment_setup(octopus_client, setup["id"])
     assert answer.status == 200 and answer["latest_payment"]["status"] == "Pending"
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-confirm-response", "setup")
+    result = pytester.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-confirm-response", "setup")
     result.assert_outcomes(passed=1)
 
 
@@ -110,4 +115,4 @@ def test_the_next_test_has_a_fresh_subscription(octopus_client, octopus_receiver
 
 
 def test_the_options_are_documented_in_help(pytester):
-    pytester.runpytest_subprocess("--help").stdout.fnmatch_lines(["*--octopus-seed*", "*--octopus-confirm-response*"])
+    pytester.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "--help").stdout.fnmatch_lines(["*--octopus-seed*", "*--octopus-confirm-response*"])

@@ -87,3 +87,30 @@ def test_sandbox_modules_import_only_the_shared_leaf():
         for module in _imported_from_package(path):
             allowed = module.startswith(("octopus_nb.sandbox", "octopus_nb._shared"))
             assert allowed, f"{path.relative_to(PACKAGE_DIR)} imports {module}"
+
+
+#: Windows has no ``fcntl``: set to None in sys.modules, importing it fails there as it does on Windows.
+_WITHOUT_FCNTL = """
+import sys
+sys.modules["fcntl"] = None
+import octopus_nb
+from octopus_nb.sandbox.store import SqliteStore, StateFileError
+with octopus_nb.connect() as client:
+    assert octopus_nb.get_payment_setup  # the toolkit and the in-memory sandbox load and serve
+    print(client.base_url)
+try:
+    SqliteStore(sys.argv[1])
+except StateFileError as exc:
+    print(exc)
+"""
+
+
+def test_the_in_memory_sandbox_runs_without_posix_file_locks(tmp_path):
+    """Only ``--state`` needs ``fcntl``; without it the rest runs and ``--state`` is refused in one line."""
+    result = subprocess.run([sys.executable, "-c", _WITHOUT_FCNTL, str(tmp_path / "state.db")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    base_url, refusal = result.stdout.splitlines()
+    assert base_url.startswith("http://127.0.0.1:")
+    assert "needs POSIX file locks (fcntl)" in refusal and "WSL" in refusal
+    assert not (tmp_path / "state.db").exists(), "refused before touching the file"

@@ -273,7 +273,7 @@ def test_unseeded_landing_tokens_are_unguessable_and_distinct():
     state = SandboxState(seed=None)
     assert isinstance(state.random, random.SystemRandom)
     tokens = []
-    for number in range(300):
+    for _ in range(300):
         setup = state.create_payment_setup(
             {"amount": 1000, "currency": "HKD", "settings": {"success_url": OK_URL, "failure_url": KO_URL}}
         )

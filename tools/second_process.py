@@ -11,19 +11,23 @@ With ``--each PATH ...`` the command runs once per path, ``{path}`` in it replac
 time against a fresh process: every notebook gets a simulator of its own, as it gets its own
 embedded sandbox when the stored outputs are made (a simulator's clock, webhook settings and faults
 are shared by everyone who talks to it: notebook 04's clock would expire another notebook's
-pending payments, and their events would reach its receiver).
+pending payments, and their events would reach its receiver). ``--jobs N`` runs N of them at once
+(each still with its own process; ``make`` uses one per core), printing each run's output whole
+when it ends, so the runs' lines never interleave.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
-from typing import Sequence
+from typing import IO, Sequence
 
 #: Not the notebooks' seed (7): the ids, tokens and request ids all differ from the stored outputs.
 SEED = 8
@@ -37,12 +41,15 @@ def random_key() -> str:
     return "sk_sbox_" + "".join(secrets.choice(_KEY_BODY) for _ in range(27))
 
 
-def start_sandbox(seed: int, secret_key: str) -> tuple[subprocess.Popen, str]:
-    """Start ``python -m octopus_nb.sandbox`` on a free loopback port; return the process and its base URL."""
+def start_sandbox(seed: int, secret_key: str, log: IO[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``python -m octopus_nb.sandbox`` on a free loopback port; return the process and its base URL.
+
+    Its log (stderr) goes to ``log``, or stays on the terminal.
+    """
     process = subprocess.Popen(
         [sys.executable, "-m", "octopus_nb.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed),
          "--secret-key", secret_key],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=log, text=True,
     )
     try:
         base_url = _first_line(process)
@@ -78,23 +85,37 @@ def stop(process: subprocess.Popen) -> None:
         process.stdout.close()
 
 
-def run(command: Sequence[str], seed: int) -> int:
-    """``command``'s exit status, run against a fresh sandbox process that is stopped afterwards."""
+def run(command: Sequence[str], seed: int, out: IO[str] | None = None, log: IO[str] | None = None) -> int:
+    """``command``'s exit status, run against a fresh sandbox process that is stopped afterwards.
+
+    With ``out`` (a file) what the run prints goes there, and the sandbox's log to ``log``: a file each,
+    as two processes writing one file would overwrite each other's lines.
+    """
     key = random_key()
-    process, base_url = start_sandbox(seed, key)
+    process, base_url = start_sandbox(seed, key, log=log)
     try:
-        print(f"sandbox process {process.pid} at {base_url} (seed {seed}, a random key)", flush=True)
+        print(f"sandbox process {process.pid} at {base_url} (seed {seed}, a random key)", file=out or sys.stdout, flush=True)
         env = {**os.environ, "OCTOPUS_NB_TARGET": base_url, "CKO_SECRET_KEY": key}
         env.pop("CKO_ENVIRONMENT", None)
-        return subprocess.call(list(command), env=env)
+        return subprocess.call(list(command), env=env, stdout=out, stderr=out and subprocess.STDOUT)
     finally:
         stop(process)
+
+
+def run_captured(command: Sequence[str], seed: int) -> tuple[int, str]:
+    """``run``, its output kept and returned, the sandbox's log last (for runs side by side)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as log:
+        status = run(command, seed, out=out, log=log)
+        out.seek(0)
+        log.seek(0)
+        return status, out.read() + log.read()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/second_process.py", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=SEED, help=f"the sandbox process's seed (default {SEED})")
     parser.add_argument("--each", nargs="+", metavar="PATH", help="run the command once per path ({path}), each against a fresh process")
+    parser.add_argument("--jobs", type=int, default=1, help="with --each: how many runs at once (default 1)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run (after --)")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -102,7 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("name a command to run, e.g. -- make test-notebooks-live")
     if not args.each:
         return run(command, args.seed)
-    failed = [path for path in args.each if run([part.replace("{path}", path) for part in command], args.seed)]
+    commands = {path: [part.replace("{path}", path) for part in command] for path in args.each}
+    if args.jobs <= 1:
+        failed = [path for path in args.each if run(commands[path], args.seed)]
+    else:
+        failed = []
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            runs = {pool.submit(run_captured, commands[path], args.seed): path for path in args.each}
+            for done in concurrent.futures.as_completed(runs):
+                status, output = done.result()
+                print(output, end="", flush=True)
+                if status:
+                    failed.append(runs[done])
     if failed:
         print(f"failed against a fresh sandbox process: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from contextlib import ExitStack, contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, cast
 
 from urllib3.util.retry import Retry
 
@@ -18,6 +18,9 @@ from ..errors import CheckoutApiError
 from ..lifecycle import payment_of
 from ..readiness import EXAMPLE_SETUP
 from ..steps import writable_fields
+
+if TYPE_CHECKING:
+    from requests.adapters import HTTPAdapter
 from .recording import HEADERS, Recording
 
 #: One answer per request: a retried 429/5xx would be recorded as if the retry's answer were the
@@ -61,7 +64,7 @@ def readiness_probes(body: dict) -> list[tuple[str, dict]]:
 
 
 #: Bodies the API must refuse: 422 listing every problem, and 400 for a body that is not an object.
-BAD_BODIES = (
+BAD_BODIES: tuple[tuple[str, Any], ...] = (
     ("create_empty_body", {}),
     ("create_invalid_fields", {"amount": 0, "currency": "hkd", "settings": {"success_url": "not a url"}}),
     ("create_not_an_object", []),
@@ -108,7 +111,7 @@ class _Probe:
             self._headers.update({name: response.headers[name] for name in HEADERS[1:] if name in response.headers})
 
         # urllib3 retries through the adapters, the client itself a 409 in progress: turn off both.
-        adapters = list(client.session.adapters.values())
+        adapters = cast("list[HTTPAdapter]", list(client.session.adapters.values()))  # Client mounts HTTPAdapters only
         adapter_retries, client_retry = [adapter.max_retries for adapter in adapters], client.retry
         client.session.hooks["response"].append(keep)
         for adapter in adapters:

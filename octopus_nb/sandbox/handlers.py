@@ -172,7 +172,7 @@ class ApiHandler(tornado.web.RequestHandler):
             # Sandbox rule (drop_rate): the work is done and stored under any idempotency key,
             # but the client never hears of it. Closing the connection first makes finish() a
             # quiet no-op on the wire, with no error logged.
-            self.request.connection.close()
+            self.request.connection.close()  # type: ignore[union-attr]  # an HTTP1Connection, which has close()
         self.set_status(status)
         if body:
             self.set_header("Content-Type", JSON_CONTENT_TYPE)

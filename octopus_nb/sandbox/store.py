@@ -21,7 +21,6 @@ Not locked on its own: ``models.SandboxState`` uses it under its one lock.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import marshal
 import os
@@ -113,6 +112,12 @@ class SqliteStore:
     def __init__(self, path: str | os.PathLike):
         import sqlite3  # here, so the in-memory sandbox never pays for importing it
 
+        try:
+            import fcntl  # here: POSIX only, and the in-memory sandbox (the default) runs on Windows too
+        except ImportError:
+            raise StateFileError(f"{path}: a state file needs POSIX file locks (fcntl), which this system lacks: "
+                                 "run the sandbox with --state under Linux, macOS or WSL") from None
+        self._fcntl = fcntl
         self.path = Path(path)
         existed = check_state_file(self.path)
         # An OS lock beside the file, held while this store is open; the OS drops it when the
@@ -228,7 +233,7 @@ class SqliteStore:
         if db is not None:
             db.close()
         if not self._lock_file.closed:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._fcntl.flock(self._lock_file, self._fcntl.LOCK_UN)
             self._lock_file.close()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from .._shared.contract import (
@@ -61,7 +61,10 @@ def with_payment_id(url: str, payment_id: str) -> str:
 def setup_field_errors(body: dict) -> list[str]:
     """Every validation code a create/update body earns, in the contract's order."""
     codes: list[str] = []
-    check: Callable[[bool, str], None] = lambda ok, code: ok or codes.append(code)  # noqa: E731
+
+    def check(ok: bool, code: str) -> None:
+        if not ok:
+            codes.append(code)
 
     amount = body.get("amount")
     if amount is None:
