@@ -15,9 +15,9 @@ import socket
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from octopus_nb.sandbox.models import DEFAULT_SECRET_KEY
 
@@ -77,7 +77,11 @@ def sandbox_process(seed: int = 7, *options: str) -> Iterator[str]:
     """
     proc = subprocess.Popen(
         [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", str(seed), *options],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=clean_env(), cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=clean_env(),
+        cwd=ROOT,
     )
     try:
         base_url = proc.stdout.readline().strip()
@@ -96,7 +100,7 @@ def sandbox_process(seed: int = 7, *options: str) -> Iterator[str]:
 class Served(str):
     """A sandbox process's base URL (a ``str``), with its ``pid`` and ``host``/``port``."""
 
-    def __new__(cls, base_url: str, pid: int) -> "Served":
+    def __new__(cls, base_url: str, pid: int) -> Served:
         served = super().__new__(cls, base_url)
         served.pid = pid
         served.host, port = base_url.removeprefix("http://").split(":")
@@ -113,6 +117,5 @@ def machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     return (
-        f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()} ({sys.executable})"
+        f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()} ({sys.executable})"
     )

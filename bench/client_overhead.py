@@ -23,9 +23,7 @@ GOAL = 1.10
 def flow_octopus_nb(client) -> None:  # noqa: ANN001
     settings = SETUP_BODY["settings"]
     fields = {k: v for k, v in SETUP_BODY.items() if k != "settings"}
-    setup = octopus_nb.create_payment_setup(
-        client, **fields, success_url=settings["success_url"], failure_url=settings["failure_url"]
-    )
+    setup = octopus_nb.create_payment_setup(client, **fields, success_url=settings["success_url"], failure_url=settings["failure_url"])
     octopus_nb.get_payment_setup(client, setup["id"])
     payment = octopus_nb.confirm_payment_setup(client, setup["id"])
     client.request("POST", f"/_sandbox/payments/{payment['id']}/approve")
@@ -36,9 +34,7 @@ def bare_flow(session: requests.Session, base_url: str) -> None:
     """The same five calls, nothing else: no history, no idempotency keys, no retries, no errors."""
     auth = {"Authorization": f"Bearer {SANDBOX_KEY}"}
     body = json.dumps(SETUP_BODY).encode()
-    setup = session.post(
-        base_url + "/payments/setups", data=body, headers={**auth, "Content-Type": "application/json"}
-    ).json()
+    setup = session.post(base_url + "/payments/setups", data=body, headers={**auth, "Content-Type": "application/json"}).json()
     session.get(f"{base_url}/payments/setups/{setup['id']}", headers=auth).json()
     payment = session.post(f"{base_url}/payments/setups/{setup['id']}/confirm/octopus", headers=auth).json()
     session.post(f"{base_url}/_sandbox/payments/{payment['id']}/approve", headers=auth).json()
@@ -71,8 +67,12 @@ def run(quick: bool = False) -> list[Row]:
     paired = median(o / b for o, b in zip(ours, bare))
     return [
         Row(
-            ROWS[0], f"{median(ours) * 1000:.2f} ms", f"{median(bare) * 1000:.2f} ms", f"{paired:.2f}×",
-            f"≤ {GOAL:.2f}×", paired <= GOAL,
+            ROWS[0],
+            f"{median(ours) * 1000:.2f} ms",
+            f"{median(bare) * 1000:.2f} ms",
+            f"{paired:.2f}×",
+            f"≤ {GOAL:.2f}×",
+            paired <= GOAL,
             note=f"median of {rounds} interleaved rounds × {flows} flows (ratio: median of per-round ratios); "
             "baseline: bare requests.Session, same calls, same sandbox process",
         )

@@ -48,13 +48,20 @@ def run(quick: bool = False) -> list[Row]:
     ours, floor, bare = median(times["ours"]), median(times["pass"]), median(times["import requests"])
     return [
         Row(
-            ROWS[0], f"{ours:.3f} s", f"{bare:.3f} s", ratio(ours, bare), f"≤ {GOAL_SECONDS:.1f} s median",
+            ROWS[0],
+            f"{ours:.3f} s",
+            f"{bare:.3f} s",
+            ratio(ours, bare),
+            f"≤ {GOAL_SECONDS:.1f} s median",
             ours <= GOAL_SECONDS,
-            note=f"median of {repeats} fresh processes; baseline `python -c \"import requests\"`, interleaved; "
+            note=f'median of {repeats} fresh processes; baseline `python -c "import requests"`, interleaved; '
             f"interpreter floor `python -c pass` = {floor:.3f} s",
         ),
         Row(
-            ROWS[1], ", ".join(loaded) or "none", goal="none of " + ", ".join(HEAVY), met=not loaded,
+            ROWS[1],
+            ", ".join(loaded) or "none",
+            goal="none of " + ", ".join(HEAVY),
+            met=not loaded,
             note="modules in sys.modules after the cold-start command (check with `python -X importtime`)",
         ),
     ]

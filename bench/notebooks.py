@@ -36,21 +36,19 @@ FLOORS = {"kernel": "x = 1", "imports": "import octopus_nb, pandas"}
 
 def _trivial_notebook(source: str) -> dict:
     return {
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "cells": [{"cell_type": "code", "id": "trivial", "metadata": {}, "execution_count": 1,
-                   "source": source, "outputs": []}],
+        "cells": [{"cell_type": "code", "id": "trivial", "metadata": {}, "execution_count": 1, "source": source, "outputs": []}],
     }
 
 
 def _pytest(targets: list[Path], cwd: Path, extra: tuple[str, ...] = ()) -> tuple[float, subprocess.CompletedProcess]:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-               "-p", "no:python", *extra]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env", "-p", "no:python", *extra]
     if SANITIZE.exists():
         command += ["--nbval-sanitize-with", str(SANITIZE)]
     started = time.perf_counter()
-    done = subprocess.run([*command, *map(str, targets)], cwd=cwd, env=clean_env(), capture_output=True, text=True,
-                          timeout=1800)
+    done = subprocess.run([*command, *map(str, targets)], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=1800)
     return time.perf_counter() - started, done
 
 
@@ -73,23 +71,35 @@ def run(quick: bool = False) -> list[Row]:
                 elapsed, done = _pytest(suites[name], ROOT if name in ("ours", "parallel") else Path(tmp), extra)
                 if done.returncode != 0:
                     tail = " | ".join(done.stdout.strip().splitlines()[-3:])
-                    return [Row(title, f"failed (exit {done.returncode})", met=False, note=f"{name} suite: {tail}")
-                            for title in ROWS]
+                    return [Row(title, f"failed (exit {done.returncode})", met=False, note=f"{name} suite: {tail}") for title in ROWS]
                 times[name].append(elapsed)
     o, k, m, par = (median(times[name]) for name in ("ours", "kernel", "imports", "parallel"))
     return [
         Row(
-            ROWS[0], f"{o:.1f} s", f"{k:.1f} s", ratio(o, k), f"≤ {GOAL:.1f}×", o / k <= GOAL,
+            ROWS[0],
+            f"{o:.1f} s",
+            f"{k:.1f} s",
+            ratio(o, k),
+            f"≤ {GOAL:.1f}×",
+            o / k <= GOAL,
             note=f"{len(found)} notebooks, median of {rounds} interleaved runs; baseline: {len(found)} one-cell "
             f"notebooks (`{FLOORS['kernel']}`) under the same pytest --nbval flags (pytest + kernel start-up floor)",
         ),
         Row(
-            ROWS[1], f"{o:.1f} s", f"{m:.1f} s", ratio(o, m),
+            ROWS[1],
+            f"{o:.1f} s",
+            f"{m:.1f} s",
+            ratio(o, m),
             note=f"informational: the same, but each baseline cell runs `{FLOORS['imports']}`, "
             "so the ratio shows what the notebooks' own cells cost beyond kernel start and imports",
         ),
         Row(
-            ROWS[2], f"{par:.1f} s", f"{o:.1f} s", ratio(par, o), f"≤ {PARALLEL_GOAL:.2f}×", par / o <= PARALLEL_GOAL,
+            ROWS[2],
+            f"{par:.1f} s",
+            f"{o:.1f} s",
+            ratio(par, o),
+            f"≤ {PARALLEL_GOAL:.2f}×",
+            par / o <= PARALLEL_GOAL,
             note=f"pytest-xdist `{' '.join(PARALLEL)}` against the serial suite above, same rounds, interleaved",
         ),
     ]

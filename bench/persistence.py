@@ -16,8 +16,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from . import SANDBOX_KEY, SETUP_BODY, Row, median, sandbox_process
 
@@ -80,8 +80,9 @@ def rss_mb(pid: int) -> float:
 
 def _latency(rounds: int, flows: int, warmup: int, directory: Path) -> tuple[list[float], list[float]]:
     with sandbox(None) as memory, sandbox(directory / "latency.db") as stored:
-        conns = {name: http.client.HTTPConnection(host, port, timeout=30) for name, (host, port, _) in
-                 (("memory", memory), ("state", stored))}
+        conns = {
+            name: http.client.HTTPConnection(host, port, timeout=30) for name, (host, port, _) in (("memory", memory), ("state", stored))
+        }
         timings: dict[str, list[float]] = {"memory": [], "state": []}
         for conn in conns.values():
             for _ in range(warmup):
@@ -124,8 +125,12 @@ def run(quick: bool = False) -> list[Row]:
     paired = median(s / m for s, m in zip(state_times, memory_times))
     rows = [
         Row(
-            ROWS[0], f"{median(state_times) * 1000:.2f} ms", f"{median(memory_times) * 1000:.2f} ms", f"{paired:.2f}×",
-            f"≤ {GOAL_RATIO:.1f}×", paired <= GOAL_RATIO,
+            ROWS[0],
+            f"{median(state_times) * 1000:.2f} ms",
+            f"{median(memory_times) * 1000:.2f} ms",
+            f"{paired:.2f}×",
+            f"≤ {GOAL_RATIO:.1f}×",
+            paired <= GOAL_RATIO,
             note=f"create → confirm → approve → get, one keep-alive client; median of {rounds} alternating rounds × "
             f"{flows} flows (ratio: median of per-round ratios); baseline: the same sandbox in memory",
         )
@@ -134,8 +139,11 @@ def run(quick: bool = False) -> list[Row]:
         per_flow_kb = memory_growth[index] * 1024 / count
         rows.append(
             Row(
-                ROWS[index + 1], f"{state_growth[index]:.1f} MB", f"{memory_growth[index]:.1f} MB (in memory)",
-                goal=f"≤ {GOAL_GROWTH_MB} MB with --state", met=state_growth[index] <= GOAL_GROWTH_MB,
+                ROWS[index + 1],
+                f"{state_growth[index]:.1f} MB",
+                f"{memory_growth[index]:.1f} MB (in memory)",
+                goal=f"≤ {GOAL_GROWTH_MB} MB with --state",
+                met=state_growth[index] <= GOAL_GROWTH_MB,
                 note=f"VmRSS of the sandbox process after {count:,} flows minus after the warm-up; in memory that is "
                 f"{per_flow_kb:.1f} KB per flow" + (f"; the state file then held {db_mb:.0f} MB" if index else ""),
             )

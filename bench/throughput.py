@@ -18,10 +18,10 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import requests
 
@@ -58,9 +58,19 @@ def prism_command() -> list[str]:
         raise Unavailable("node/npm not found")
     try:
         done = subprocess.run(
-            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error",
-             f"@stoplight/prism-cli@{PRISM_VERSION}"],
-            capture_output=True, text=True, timeout=300,
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(prefix),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                f"@stoplight/prism-cli@{PRISM_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     except subprocess.TimeoutExpired:
         raise Unavailable("npm install timed out") from None
@@ -74,7 +84,9 @@ def prism_process(command: list[str], spec: Path) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [*command, "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -128,8 +140,7 @@ def start_prisms(stack: ExitStack) -> tuple[dict[str, tuple[str, str]], dict[str
 def create_one(base_url: str) -> str:
     """A setup id for the GETs; also proves the server answers the load's requests with 200."""
     with requests.Session() as session:
-        made = session.post(base_url + "/payments/setups", data=BODY, timeout=10,
-                            headers={**HEADERS, "Content-Type": "application/json"})
+        made = session.post(base_url + "/payments/setups", data=BODY, timeout=10, headers={**HEADERS, "Content-Type": "application/json"})
         setup_id = made.json().get("id", "") if made.status_code == 200 else ""
         if not SETUP_ID.match(setup_id):  # Prism may generate "string"; it is stateless, any valid id does
             setup_id = "set_7hjyvw3mzu2ebhq5ygvljadfga"
@@ -141,13 +152,33 @@ def create_one(base_url: str) -> str:
 
 def wrk_load(base_url: str, setup_id: str, seconds: int) -> dict:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "--timeout", "5s", "-s", str(ROOT / "bench" / "mix.lua"),
-         base_url, "--", SANDBOX_KEY, setup_id, BODY],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        [
+            "wrk",
+            "-t1",
+            f"-c{CLIENTS}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(ROOT / "bench" / "mix.lua"),
+            base_url,
+            "--",
+            SANDBOX_KEY,
+            setup_id,
+            BODY,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     m = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", out.split("BENCH", 1)[1]))
-    return {"rps": m["requests"] / (m["duration_us"] / 1e6), "p50_ms": m["p50_us"] / 1000,
-            "p99_ms": m["p99_us"] / 1000, "bad": m["errors"] + m["non2xx"]}
+    return {
+        "rps": m["requests"] / (m["duration_us"] / 1e6),
+        "p50_ms": m["p50_us"] / 1000,
+        "p99_ms": m["p99_us"] / 1000,
+        "bad": m["errors"] + m["non2xx"],
+    }
 
 
 def python_load(base_url: str, setup_id: str, seconds: float) -> dict:
@@ -163,8 +194,9 @@ def python_load(base_url: str, setup_id: str, seconds: float) -> dict:
                 if n % 2:
                     answer = session.get(f"{base_url}/payments/setups/{setup_id}", headers=HEADERS, timeout=5)
                 else:
-                    answer = session.post(base_url + "/payments/setups", data=BODY, timeout=5,
-                                          headers={**HEADERS, "Content-Type": "application/json"})
+                    answer = session.post(
+                        base_url + "/payments/setups", data=BODY, timeout=5, headers={**HEADERS, "Content-Type": "application/json"}
+                    )
                 latencies.append(time.perf_counter() - started)
                 bad += answer.status_code != 200
                 n += 1
@@ -175,8 +207,12 @@ def python_load(base_url: str, setup_id: str, seconds: float) -> dict:
         results = list(pool.map(client, range(CLIENTS)))
     elapsed = time.perf_counter() - started
     latencies = sorted(x for lat, _ in results for x in lat)
-    return {"rps": len(latencies) / elapsed, "p50_ms": 1000 * latencies[len(latencies) // 2],
-            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)], "bad": sum(bad for _, bad in results)}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        "bad": sum(bad for _, bad in results),
+    }
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -213,14 +249,23 @@ def run(quick: bool = False) -> list[Row]:
         prism_rps, prism_p99, prism_p50 = figure(label, "rps"), figure(label, "p99_ms"), figure(label, "p50_ms")
         rows += [
             Row(
-                f"{ROWS[0]} vs {label}", f"{ours_rps:.0f} req/s", f"{prism_rps:.0f} req/s", ratio(ours_rps, prism_rps),
-                f"≥ {GOAL_X:.2f}×", clean and ours_rps >= GOAL_X * prism_rps,
+                f"{ROWS[0]} vs {label}",
+                f"{ours_rps:.0f} req/s",
+                f"{prism_rps:.0f} req/s",
+                ratio(ours_rps, prism_rps),
+                f"≥ {GOAL_X:.2f}×",
+                clean and ours_rps >= GOAL_X * prism_rps,
                 note=f"{common}; baseline: {notes[label]}; 50/50 POST /payments/setups + GET /payments/setups/{{id}}"
                 + ("" if clean else f"; {bad} non-200 answers"),
             ),
             Row(
-                f"{ROWS[1]} vs {label}", f"{ours_p99:.1f} ms", f"{prism_p99:.1f} ms", ratio(ours_p99, prism_p99),
-                "< Prism's", clean and ours_p99 < prism_p99, note=f"p50: ours {ours_p50:.1f} ms, {label} {prism_p50:.1f} ms",
+                f"{ROWS[1]} vs {label}",
+                f"{ours_p99:.1f} ms",
+                f"{prism_p99:.1f} ms",
+                ratio(ours_p99, prism_p99),
+                "< Prism's",
+                clean and ours_p99 < prism_p99,
+                note=f"p50: ours {ours_p50:.1f} ms, {label} {prism_p50:.1f} ms",
             ),
         ]
     return rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 - a text stream
@@ -29,8 +29,11 @@ def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 
         say("1. Create a payment setup (POST /payments/setups)")
         setup = octopus_nb.create_payment_setup(client, **EXAMPLE_SETUP, reference="ORD-5023-4E89")
         octopus = setup["payment_methods"]["octopus"]
-        say(f"   setup {setup['id']}: HK${setup['amount'] / 100:.2f} ({setup['amount']} {setup['currency']} minor units)",
-            f"   readiness: octopus is {octopus['status']}", "")
+        say(
+            f"   setup {setup['id']}: HK${setup['amount'] / 100:.2f} ({setup['amount']} {setup['currency']} minor units)",
+            f"   readiness: octopus is {octopus['status']}",
+            "",
+        )
         say(_indent(readiness_frame(setup).to_string(index=False)), "")
 
         say("2. Confirm it with Octopus (POST /payments/setups/{id}/confirm/octopus)")
@@ -39,10 +42,13 @@ def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 
 
         say("3. Redirect the customer")
         targets = octopus_nb.redirect_targets(payment)
-        say(f"   desktop browser: {targets.desktop}",
+        say(
+            f"   desktop browser: {targets.desktop}",
             "                    (the landing page shows the QR code below; the Octopus App scans it)",
             f"   Android app:     {targets.android}",
-            f"   iOS app:         {targets.ios}   (URL scheme assumed: see lifecycle.IOS_URL_TEMPLATE)", "")
+            f"   iOS app:         {targets.ios}   (URL scheme assumed: see lifecycle.IOS_URL_TEMPLATE)",
+            "",
+        )
         if show_qr:
             qr = octopus_nb.qr_code(payment)
             say(f"   QR code of {qr.data}:", qr.text())
@@ -51,8 +57,11 @@ def demo(seed: int = 7, show_qr: bool = True, out=None) -> int:  # noqa: ANN001 
         octopus_nb.simulate_customer(client, payment["id"], "approve")
         final = octopus_nb.wait_for_payment(client, payment["id"], timeout=10)
         balances = final["balances"]
-        say(f"   payment {final['id']}: {final['status']} "
-            f"(captured {balances['total_captured']}, refundable {balances['available_to_refund']})", "")
+        say(
+            f"   payment {final['id']}: {final['status']} "
+            f"(captured {balances['total_captured']}, refundable {balances['available_to_refund']})",
+            "",
+        )
 
         say("History (client.history; to_frame() for the raw DataFrame):")
         say(_indent(str(client.history.table())))
@@ -79,8 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .conformance.cli import add_parser as add_conformance_parser
 
     add_conformance_parser(commands)
-    commands.add_parser("sandbox", add_help=False,  # parsed by the sandbox itself, above
-                        help="serve the sandbox until interrupted (python -m octopus_nb.sandbox; sandbox --help for its options)")
+    commands.add_parser(
+        "sandbox",
+        add_help=False,  # parsed by the sandbox itself, above
+        help="serve the sandbox until interrupted (python -m octopus_nb.sandbox; sandbox --help for its options)",
+    )
     args = parser.parse_args(argv)
     if args.command == "conformance":
         return args.run(args)

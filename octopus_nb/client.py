@@ -12,9 +12,10 @@ import json
 import random
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -51,7 +52,7 @@ class BackoffRetry(Retry):
         #: how a wait between attempts happens
         self.wait = sleep
 
-    def new(self, **kw: Any) -> "BackoffRetry":
+    def new(self, **kw: Any) -> BackoffRetry:
         # urllib3 makes a new Retry after every attempt; the wait must travel with it.
         return super().new(sleep=self.wait, **kw)
 
@@ -208,7 +209,7 @@ class Client:
 
     def _record(self, method, path, started, idempotency_key, body, *, response=None, document=None, error=None, attempts=1):  # noqa: ANN001
         latency = timedelta(seconds=time.perf_counter() - started)
-        when = _server_time(response) if response is not None else datetime.now(timezone.utc)
+        when = _server_time(response) if response is not None else datetime.now(UTC)
         codes = document.get("error_codes", ()) if isinstance(document, dict) else ()
         self.history.record(
             Exchange(
@@ -255,7 +256,7 @@ class Client:
         if self.sandbox is not None and self.sandbox.is_running():
             self.sandbox.stop()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -302,4 +303,4 @@ def _server_time(response: requests.Response) -> datetime:
     try:
         return parsedate_to_datetime(response.headers["Date"])
     except (KeyError, TypeError, ValueError):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)

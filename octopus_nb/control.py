@@ -99,7 +99,7 @@ def inject_faults(client: Client, **faults: Any) -> ApiResult:
     return client.request("PUT", "/_sandbox/faults", body=faults)
 
 
-def configure_webhooks(client: Client, url: "str | WebhookSink", signature_key: str | None = None) -> ApiResult:
+def configure_webhooks(client: Client, url: str | WebhookSink, signature_key: str | None = None) -> ApiResult:
     """Tell the octopus_nb sandbox where to deliver events and how to sign them (``PUT /_sandbox/webhooks``).
 
     Pass a URL and key, or a running :class:`~octopus_nb.receiver.WebhookReceiver` (its url and
@@ -120,9 +120,7 @@ def configure_webhooks(client: Client, url: "str | WebhookSink", signature_key: 
     return client.request("PUT", "/_sandbox/webhooks", body={"url": url, "signature_key": signature_key})
 
 
-def webhook_chaos(
-    client: Client, duplicate_rate: float = 0.0, reorder: bool = False, forged_rate: float = 0.0
-) -> ApiResult:
+def webhook_chaos(client: Client, duplicate_rate: float = 0.0, reorder: bool = False, forged_rate: float = 0.0) -> ApiResult:
     """Make the sandbox's webhook delivery misbehave, to test a receiver; no arguments turns it off.
 
     Sandbox rules: with probability ``duplicate_rate`` (0..1) an event is delivered twice (same

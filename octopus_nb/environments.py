@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .client import DEFAULT_TIMEOUT, Client
@@ -41,7 +42,7 @@ def settings_from_environment(environ: Mapping[str, str] | None = None, dotenv: 
 
 
 def environment_of_url(base_url: str) -> str:
-    """"production", "sandbox" or "custom" for a base URL, judged by its host."""
+    """ "production", "sandbox" or "custom" for a base URL, judged by its host."""
     host = (urlsplit(base_url).hostname or "").lower()
     if host == "api.sandbox.checkout.com" or host.endswith(".api.sandbox.checkout.com"):
         return "sandbox"
@@ -53,9 +54,7 @@ def environment_of_url(base_url: str) -> str:
 def check_key(secret_key: str | None, environment: str) -> str:
     """The key, if its shape fits the environment; else a ConfigurationError saying why."""
     if not secret_key:
-        raise ConfigurationError(
-            f"No secret key for the {environment} environment: pass secret_key= or set CKO_SECRET_KEY."
-        )
+        raise ConfigurationError(f"No secret key for the {environment} environment: pass secret_key= or set CKO_SECRET_KEY.")
     if environment == "sandbox" and not _SANDBOX_KEY.match(secret_key):
         if _LIVE_KEY.match(secret_key):
             raise ConfigurationError("That is a production key: it is never sent to the sandbox. Use an sk_sbox_ key.")
@@ -70,8 +69,7 @@ def check_key(secret_key: str | None, environment: str) -> str:
 def _refuse_production(allow_production: bool) -> None:
     if not allow_production:
         raise ConfigurationError(
-            "Refusing to talk to Checkout.com production: real money moves there. "
-            "If you mean it, pass allow_production=True to connect()."
+            "Refusing to talk to Checkout.com production: real money moves there. If you mean it, pass allow_production=True to connect()."
         )
 
 
@@ -131,8 +129,13 @@ def connect(
         shape: dict[str, Any] = {} if confirm_response is None else {"confirm_response": confirm_response}
         sandbox = Sandbox(seed=seed, secret_key=secret_key, **shape).start()
         return Client(
-            sandbox.base_url, sandbox.secret_key, environment="embedded",
-            processing_channel_id=processing_channel_id, timeout=timeout, seed=seed, sandbox=sandbox,
+            sandbox.base_url,
+            sandbox.secret_key,
+            environment="embedded",
+            processing_channel_id=processing_channel_id,
+            timeout=timeout,
+            seed=seed,
+            sandbox=sandbox,
         )
     if environment not in ("sandbox", "production"):
         raise ConfigurationError(f"Unknown environment {environment!r}: use 'sandbox', 'production' or 'embedded'.")
@@ -144,13 +147,15 @@ def connect(
     prefix = prefix or settings.get("CKO_PREFIX")
     if not prefix or not _PREFIX.match(prefix):
         raise ConfigurationError(
-            "Checkout.com needs your account prefix (the first 8 characters of your client id after cli_): "
-            "pass prefix= or set CKO_PREFIX."
+            "Checkout.com needs your account prefix (the first 8 characters of your client id after cli_): pass prefix= or set CKO_PREFIX."
         )
     template = SANDBOX_URL if environment == "sandbox" else PRODUCTION_URL
     return Client(
-        template.format(prefix=prefix), key, environment=environment,
-        processing_channel_id=processing_channel_id or settings.get("CKO_PROCESSING_CHANNEL_ID"), timeout=timeout,
+        template.format(prefix=prefix),
+        key,
+        environment=environment,
+        processing_channel_id=processing_channel_id or settings.get("CKO_PROCESSING_CHANNEL_ID"),
+        timeout=timeout,
     )
 
 
@@ -183,8 +188,13 @@ def target_kind(target: str | None = None) -> str:
     )
 
 
-def connect_target(seed: int = DEFAULT_SEED, *, target: str | None = None,
-                   timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, confirm_response: str | None = None) -> Client:
+def connect_target(
+    seed: int = DEFAULT_SEED,
+    *,
+    target: str | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    confirm_response: str | None = None,
+) -> Client:
     """The client a notebook runs against: the target ``$OCTOPUS_NB_TARGET`` names (or ``target=``).
 
     - unset or ``embedded``: ``connect(seed=seed)``, the embedded sandbox on loopback (no account);
@@ -207,13 +217,13 @@ def connect_target(seed: int = DEFAULT_SEED, *, target: str | None = None,
         return connect(seed=seed, timeout=timeout, confirm_response=confirm_response)
     settings = settings_from_environment()
     if _LIVE_KEY.match(settings.get("CKO_SECRET_KEY", "")):
-        raise ConfigurationError(
-            "CKO_SECRET_KEY is a production key: the notebooks never use one. Use an sk_sbox_ key."
-        )
+        raise ConfigurationError("CKO_SECRET_KEY is a production key: the notebooks never use one. Use an sk_sbox_ key.")
     if kind == "sandbox":
         return connect("sandbox", timeout=timeout, confirm_response=confirm_response)
     return connect(
-        base_url=_target(target), processing_channel_id=settings.get("CKO_PROCESSING_CHANNEL_ID"), timeout=timeout,
+        base_url=_target(target),
+        processing_channel_id=settings.get("CKO_PROCESSING_CHANNEL_ID"),
+        timeout=timeout,
         confirm_response=confirm_response,
     )
 

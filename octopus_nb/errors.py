@@ -6,7 +6,8 @@ the caller's values, and what to do next; they never contain the secret key.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import requests
 
@@ -15,10 +16,10 @@ FIXES: dict[str, str] = {
     "amount_required": "Pass amount=, in minor units (1000 is HK$10.00).",
     "amount_invalid": "amount must be a whole number of minor units, at least 1.",
     "amount_must_end_in_zero": "Octopus amounts are minor units ending in 0 — try {amount_rounded}, not {amount}.",
-    "currency_required": "Pass currency=\"HKD\".",
-    "currency_invalid": "currency is an upper-case ISO 4217 code such as \"HKD\".",
-    "currency_not_supported": "Octopus takes HKD only: set currency=\"HKD\".",
-    "payment_method_excluded": "Remove \"octopus\" from settings.excluded_payment_methods.",
+    "currency_required": 'Pass currency="HKD".',
+    "currency_invalid": 'currency is an upper-case ISO 4217 code such as "HKD".',
+    "currency_not_supported": 'Octopus takes HKD only: set currency="HKD".',
+    "payment_method_excluded": 'Remove "octopus" from settings.excluded_payment_methods.',
     "success_url_required": "Octopus redirects the customer back: pass success_url=.",
     "failure_url_required": "Octopus redirects the customer back: pass failure_url=.",
     "success_url_invalid": "success_url must be an absolute http(s) URL of at most 255 characters.",
@@ -27,13 +28,13 @@ FIXES: dict[str, str] = {
     "payment_type_invalid": "payment_type is one of Regular, Recurring, MOTO, Installment, PayLater, Unscheduled.",
     "reference_invalid": "reference is text of at most 80 characters.",
     "description_invalid": "description is text of at most 100 characters.",
-    "customer_email_invalid": "customer.email is an object: {\"address\": \"name@example.com\", \"verified\": true}.",
+    "customer_email_invalid": 'customer.email is an object: {"address": "name@example.com", "verified": true}.',
     "customer_invalid": "customer takes id (cus_…), name (≤ 100 characters), phone {country_code, number}, email {address}.",
     "settings_invalid": "settings is an object: success_url, failure_url, capture (bool), excluded_payment_methods (list).",
     "order_invalid": "order must be a JSON object.",
     "billing_invalid": "billing must be a JSON object.",
     "metadata_invalid": "metadata is an object of at most 20 keys; each value a string (≤ 255 characters), a number or a boolean.",
-    "payment_method_not_supported": "The only payment method on this account is \"octopus\".",
+    "payment_method_not_supported": 'The only payment method on this account is "octopus".',
     "payment_setup_already_confirmed": "This setup already has a live payment: get it with get_payment(), or create a new setup.",
     "payment_not_pending": "The customer can act only while the payment is Pending; get_payment() shows its status.",
     "refund_not_allowed": (

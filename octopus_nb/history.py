@@ -15,9 +15,10 @@ import json
 import operator
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class History:
     def __getitem__(self, index: int) -> Exchange:
         return self._exchanges[index]
 
-    def table(self, related_to: str | None = None) -> "HistoryTable":
+    def table(self, related_to: str | None = None) -> HistoryTable:
         """The readable table (what ``client.history`` shows), optionally one resource's rows only."""
         rows = list(enumerate(self, start=1))
         return HistoryTable((n, row) for n, row in rows if related_to is None or row.mentions(related_to))
@@ -130,8 +131,14 @@ class History:
         for row in self:
             if related_to is not None and not row.mentions(related_to):
                 continue
-            parts = ["curl", "-X", row.method, shlex.quote(base_url.rstrip("/") + row.path),
-                     "-H", f'"Authorization: Bearer ${key_variable}"']
+            parts = [
+                "curl",
+                "-X",
+                row.method,
+                shlex.quote(base_url.rstrip("/") + row.path),
+                "-H",
+                f'"Authorization: Bearer ${key_variable}"',
+            ]
             if row.idempotency_key:
                 parts += ["-H", shlex.quote(f"Cko-Idempotency-Key: {row.idempotency_key}")]
             if row.request_body is not None:

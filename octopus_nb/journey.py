@@ -13,9 +13,10 @@ are played here over plain HTTP, as a browser and a phone would (no API key, not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -73,8 +74,7 @@ def press_in_app(client: Client, payment_or_uri: Mapping[str, Any] | str, button
     uri = payment_or_uri if isinstance(payment_or_uri, str) else processing_of(payment_or_uri)["octopus_uri"]
     with requests.Session() as phone:
         phone.get(url, timeout=10).raise_for_status()
-        pressed = phone.post(url.split("?")[0], data={"uri": uri, "action": BUTTONS[button]},
-                             allow_redirects=False, timeout=10)
+        pressed = phone.post(url.split("?")[0], data={"uri": uri, "action": BUTTONS[button]}, allow_redirects=False, timeout=10)
         return _follow(phone, pressed)
 
 

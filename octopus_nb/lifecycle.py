@@ -13,8 +13,9 @@ import functools
 import html
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ._shared.contract import TERMINAL_STATUSES
@@ -91,7 +92,7 @@ class RedirectTargets:
         body = "".join(
             f"<tr><th>{html.escape(device)}</th><td><code>{html.escape(url)}</code></td>"
             f"<td>{html.escape(how)}</td>"
-            + (f"<td><a href=\"{html.escape(app)}\" target=\"_blank\">simulated app</a></td>" if self.apps else "")
+            + (f'<td><a href="{html.escape(app)}" target="_blank">simulated app</a></td>' if self.apps else "")
             + "</tr>"
             for device, how, url, app in self.rows()
         )
@@ -221,8 +222,7 @@ def wait_for_payment(
             return payment
         if elapsed >= timeout:
             raise WaitTimeoutError(
-                f"Payment {payment_id} is still {payment['status']} after {timeout:g} s ({polls} polls). "
-                + _hint(client, payment)
+                f"Payment {payment_id} is still {payment['status']} after {timeout:g} s ({polls} polls). " + _hint(client, payment)
             )
         time.sleep(min(interval, max(timeout - elapsed, 0.0)) or interval)
 

@@ -19,7 +19,7 @@ Options: ``--octopus-seed`` (default 7: the same ids every run) and ``--octopus-
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,11 +29,17 @@ DEFAULT_SEED = 7
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("octopus", "octopus-nb embedded sandbox")
     group.addoption(
-        "--octopus-seed", type=int, default=DEFAULT_SEED, dest="octopus_seed",
+        "--octopus-seed",
+        type=int,
+        default=DEFAULT_SEED,
+        dest="octopus_seed",
         help=f"seed of the embedded sandbox behind the octopus_sandbox fixture (default {DEFAULT_SEED})",
     )
     group.addoption(
-        "--octopus-confirm-response", choices=("payment", "setup"), default="payment", dest="octopus_confirm_response",
+        "--octopus-confirm-response",
+        choices=("payment", "setup"),
+        default="payment",
+        dest="octopus_confirm_response",
         help="confirm's answer in the embedded sandbox: the payment (202, default) or the setup (200, latest_payment)",
     )
 

@@ -8,7 +8,6 @@ from ._shared.qrimage import qr_png
 from .lifecycle import processing_of
 
 
-
 def qr_code(payment_or_url):
     """A QR code for an Octopus payment, shown inline in Jupyter: a :class:`QrCode`.
 
@@ -31,9 +30,7 @@ def qr_code(payment_or_url):
     else:
         android = getattr(payment_or_url, "android", None)  # a RedirectTargets
         if not isinstance(android, str):
-            raise TypeError(
-                f"qr_code() takes a URL string or a payment mapping, not {type(payment_or_url).__name__}."
-            )
+            raise TypeError(f"qr_code() takes a URL string or a payment mapping, not {type(payment_or_url).__name__}.")
         data = android
     if not data:
         raise ValueError("Nothing to encode: pass a non-empty URL or a confirmed payment.")

@@ -11,7 +11,8 @@ sandbox's (see CONTRACT.md §3), and the fixes come from :data:`octopus_nb.error
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ._shared.contract import CURRENCY_PATTERN, MAX_AMOUNT, TEXT_LIMITS, is_url
 from .errors import fix_for
@@ -70,7 +71,6 @@ FIELD_LABELS = {
     "description": "Description",
     "reference": "Reference",
 }
-
 
 
 def readiness_frame(setup: Mapping[str, Any]):

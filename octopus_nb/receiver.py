@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger("octopus_nb.receiver")
 
 
-def _make_app(receiver: "WebhookReceiver"):
+def _make_app(receiver: WebhookReceiver):
     """The tornado app: any POST, on any path, goes to ``receiver.accept``.
 
     tornado is imported here, not at the top, so ``import octopus_nb`` does not load it.
@@ -66,9 +66,7 @@ def _make_app(receiver: "WebhookReceiver"):
         _log.debug("%d %s %s", handler.get_status(), handler.request.method, handler.request.uri)
 
     pages = "|".join(PAGES)
-    return tornado.web.Application(
-        [(rf"{RETURN_PATH}/({pages})", ReturnHandler), (r"/.*", DeliveryHandler)], log_function=quiet_log
-    )
+    return tornado.web.Application([(rf"{RETURN_PATH}/({pages})", ReturnHandler), (r"/.*", DeliveryHandler)], log_function=quiet_log)
 
 
 class WebhookReceiver:
@@ -90,13 +88,15 @@ class WebhookReceiver:
     """
 
     def __init__(
-        self, signature_key: str | bytes, host: str = "127.0.0.1", port: int = 0, path: str = "/webhooks",
+        self,
+        signature_key: str | bytes,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/webhooks",
         client: Client | None = None,
     ):
         if not signature_key:
-            raise ValueError(
-                "A signature key is needed to verify deliveries (any non-empty string you also give the sender)."
-            )
+            raise ValueError("A signature key is needed to verify deliveries (any non-empty string you also give the sender).")
         #: the key deliveries are verified with; give the sender the same (never in repr, url or events)
         self.signature_key = signature_key.decode("utf-8") if isinstance(signature_key, bytes) else signature_key
         self.host = host
@@ -178,8 +178,7 @@ class WebhookReceiver:
         """
         with self._changed:
             accepted, duplicates, rejected = len(self._events), self._duplicates, self._rejected
-        return {"deliveries": accepted + duplicates + rejected, "accepted": accepted, "duplicates": duplicates,
-                "rejected": rejected}
+        return {"deliveries": accepted + duplicates + rejected, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}
 
     def to_frame(self):
         """A pandas DataFrame of the accepted events, one row each, in arrival order (``FRAME_COLUMNS``)."""
@@ -267,7 +266,7 @@ class WebhookReceiver:
     def is_running(self) -> bool:
         return self._server is not None
 
-    def start(self) -> "WebhookReceiver":
+    def start(self) -> WebhookReceiver:
         if self.is_running():
             raise RuntimeError("WebhookReceiver is already running at " + self.url)
         server = ServerThread(_make_app(self), self.host, self.port, name="octopus-webhooks", max_body_size=MAX_BODY_BYTES)
@@ -284,7 +283,7 @@ class WebhookReceiver:
         self._server = None
         self._base = None
 
-    def __enter__(self) -> "WebhookReceiver":
+    def __enter__(self) -> WebhookReceiver:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -10,7 +10,7 @@ served by :class:`~octopus_nb.receiver.WebhookReceiver` next to its webhook endp
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,12 +61,18 @@ class ReturnPages:
     def visit(self, page: str, payment_id: str) -> tuple[int, str]:
         """One customer arriving at ``page`` with ``cko-payment-id``: record, verify, render (status, HTML)."""
         if not payment_id:
-            return 400, self._render(page=page, payment_id="", status=None, heading="No payment id in this return",
-                                     found="nothing to look up: the URL carries no cko-payment-id")
+            return 400, self._render(
+                page=page,
+                payment_id="",
+                status=None,
+                heading="No payment id in this return",
+                found="nothing to look up: the URL carries no cko-payment-id",
+            )
         status, found = self._look_up(payment_id)
         with self._lock:
-            self._returns.append({"page": page, "payment_id": payment_id, "status": status,
-                                  "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds")})
+            self._returns.append(
+                {"page": page, "payment_id": payment_id, "status": status, "at": datetime.now(UTC).isoformat(timespec="milliseconds")}
+            )
         return 200, self._render(page=page, payment_id=payment_id, status=status, heading=verdict(status), found=found)
 
     def _look_up(self, payment_id: str) -> tuple[str | None, str]:

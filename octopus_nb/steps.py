@@ -6,11 +6,11 @@ the idempotency key, the history and the errors. They never print and never catc
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ._shared.contract import WRITABLE_FIELDS
 from .client import ApiResult, ApiResultList, Client, path_segment
-
 
 
 def _setup_body(client: Client, fields: dict, success_url: str | None, failure_url: str | None) -> dict:

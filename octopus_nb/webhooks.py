@@ -10,7 +10,8 @@ For a ready-made server that collects deliveries, see :class:`octopus_nb.receive
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ._shared.contract import SIGNATURE_HEADER
 from ._shared.signing import sign, verify_signature
@@ -20,6 +21,7 @@ __all__ = ["FRAME_COLUMNS", "SIGNATURE_HEADER", "event_row", "parse_event", "sig
 
 #: columns of an events table (:meth:`WebhookReceiver.to_frame`), in order
 FRAME_COLUMNS = ("received", "event_id", "type", "payment_id", "action_id", "amount", "status", "timestamp")
+
 
 def verify_event(raw_body: bytes, signature: str | None, key: str | bytes) -> dict:
     """The event (parsed JSON) if the signature holds; for your own web framework's handler.

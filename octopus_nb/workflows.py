@@ -14,15 +14,22 @@ recorded: ``client.history`` masks ``signature.key`` (``***``), and the API neve
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from .client import ApiResult, Client, path_segment
 from .control import WebhookSink
 
 #: The Octopus events (contract §5): what :func:`subscribe` asks for unless told otherwise.
 OCTOPUS_EVENT_TYPES = (
-    "payment_pending", "payment_capture_pending", "payment_captured", "payment_capture_declined", "payment_declined",
-    "payment_expired", "payment_refund_pending", "payment_refunded", "payment_refund_declined",
+    "payment_pending",
+    "payment_capture_pending",
+    "payment_captured",
+    "payment_capture_declined",
+    "payment_declined",
+    "payment_expired",
+    "payment_refund_pending",
+    "payment_refunded",
+    "payment_refund_declined",
 )
 #: the name :func:`subscribe` gives a workflow (what :func:`remove_workflows` removes by default)
 DEFAULT_NAME = "octopus-nb receiver"
@@ -30,7 +37,7 @@ DEFAULT_NAME = "octopus-nb receiver"
 
 def subscribe(
     client: Client,
-    url: "str | WebhookSink",
+    url: str | WebhookSink,
     signature_key: str | None = None,
     *,
     event_types: Iterable[str] = OCTOPUS_EVENT_TYPES,
@@ -60,8 +67,9 @@ def subscribe(
         "name": name,
         "active": True,
         "conditions": [{"type": "event", "events": {"gateway": types}}],
-        "actions": [{"type": "webhook", "url": url, "headers": dict(headers or {}),
-                     "signature": {"method": "HMACSHA256", "key": signature_key}}],
+        "actions": [
+            {"type": "webhook", "url": url, "headers": dict(headers or {}), "signature": {"method": "HMACSHA256", "key": signature_key}}
+        ],
     }
     return client.request("POST", "/workflows", body=body, idempotency_key=idempotency_key)
 
@@ -98,8 +106,7 @@ def remove_workflows(client: Client, name: str = DEFAULT_NAME) -> list[str]:
 
 
 def payment_events(client: Client, payment_id: str) -> list:
-    """Every event of a payment, oldest first (``GET /workflows/events/subject/{id}``): ``id``, ``type``, ``timestamp``.
-    """
+    """Every event of a payment, oldest first (``GET /workflows/events/subject/{id}``): ``id``, ``type``, ``timestamp``."""
     return client.request("GET", f"/workflows/events/subject/{path_segment(payment_id)}").get("data", [])
 
 
@@ -114,7 +121,10 @@ def action_invocations(client: Client, event_id: str, action_id: str) -> ApiResu
 
 
 def reflow(
-    client: Client, *, events: Iterable[str] | None = None, subjects: Iterable[str] | None = None,
+    client: Client,
+    *,
+    events: Iterable[str] | None = None,
+    subjects: Iterable[str] | None = None,
     workflows: Iterable[str] | None = None,
 ) -> ApiResult:
     """Deliver past events again, by event id or by payment (``POST /workflows/events/reflow``).
@@ -136,7 +146,15 @@ def reflow(
 
 
 __all__ = [
-    "OCTOPUS_EVENT_TYPES", "action_invocations", "get_event", "get_workflow", "list_workflows", "payment_events",
+    "OCTOPUS_EVENT_TYPES",
+    "action_invocations",
+    "get_event",
+    "get_workflow",
+    "list_workflows",
+    "payment_events",
     "reflow",
-    "remove_workflow", "remove_workflows", "set_workflow_active", "subscribe",
+    "remove_workflow",
+    "remove_workflows",
+    "set_workflow_active",
+    "subscribe",
 ]

@@ -19,9 +19,10 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,10 +35,7 @@ PHONE = {
     "device_scale_factor": 2,
     "is_mobile": True,
     "has_touch": True,
-    "user_agent": (
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/124.0.0.0 Mobile Safari/537.36"
-    ),
+    "user_agent": ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36"),
 }
 #: the issue's promise: the desktop is on the merchant's page within this long after Pay
 ARRIVAL_SECONDS = 5.0
@@ -195,8 +193,7 @@ def axe_violations(page, name: str) -> list[dict]:
 
 def describe(violations: list[dict]) -> str:
     return "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} at {[', '.join(map(str, n['target'])) for n in v['nodes']]}"
-        for v in violations
+        f"{v['id']} ({v['impact']}): {v['help']} at {[', '.join(map(str, n['target'])) for n in v['nodes']]}" for v in violations
     )
 
 
@@ -218,23 +215,30 @@ def measure_journey(runs: int = 20, *, report: Callable[[str], None] = print) ->
     """
     import shutil
 
+    from conftest import CHROMIUM_ARGS, SEED
     from playwright.sync_api import sync_playwright
 
     import octopus_nb
-    from conftest import CHROMIUM_ARGS, SEED
     from octopus_nb.sandbox import Sandbox
 
     seconds = []
-    with Sandbox(seed=SEED) as sandbox, octopus_nb.connect(
-        base_url=sandbox.base_url, secret_key=sandbox.secret_key
-    ) as client, octopus_nb.WebhookReceiver("measure-journey", client=client) as merchant, sync_playwright() as pw:
+    with (
+        Sandbox(seed=SEED) as sandbox,
+        octopus_nb.connect(base_url=sandbox.base_url, secret_key=sandbox.secret_key) as client,
+        octopus_nb.WebhookReceiver("measure-journey", client=client) as merchant,
+        sync_playwright() as pw,
+    ):
         browser = pw.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
         try:
             desktop_ctx, phone_ctx = desktop_context(browser), phone_context(browser)
             for run in range(runs):
                 setup = octopus_nb.create_payment_setup(
-                    client, amount=1000, currency="HKD", reference=f"BENCH-{run:02d}",
-                    success_url=merchant.success_url, failure_url=merchant.failure_url,
+                    client,
+                    amount=1000,
+                    currency="HKD",
+                    reference=f"BENCH-{run:02d}",
+                    success_url=merchant.success_url,
+                    failure_url=merchant.failure_url,
                 )
                 payment = octopus_nb.confirm_payment_setup(client, setup["id"])
                 desktop, phone = desktop_ctx.new_page(), phone_ctx.new_page()
@@ -251,8 +255,10 @@ def measure_journey(runs: int = 20, *, report: Callable[[str], None] = print) ->
         finally:
             browser.close()
     figures = {"runs": runs, "median": statistics.median(seconds), "max": max(seconds), "min": min(seconds)}
-    report(f"Pay → desktop on the merchant's page, {runs} runs: median {figures['median']:.3f} s, "
-           f"max {figures['max']:.3f} s (min {figures['min']:.3f} s)")
+    report(
+        f"Pay → desktop on the merchant's page, {runs} runs: median {figures['median']:.3f} s, "
+        f"max {figures['max']:.3f} s (min {figures['min']:.3f} s)"
+    )
     return figures
 
 

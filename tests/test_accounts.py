@@ -14,9 +14,9 @@ import time
 
 import pytest
 import requests
+from conftest import KO_URL, OK_URL
 
 import octopus_nb
-from conftest import KO_URL, OK_URL
 from octopus_nb.sandbox import Sandbox
 
 ALICE = "sk_sbox_" + "a" * 26 + "a"
@@ -37,8 +37,7 @@ def client_for(sandbox, key):
 
 
 def raw(sandbox, key, method, path, **kwargs):
-    return requests.request(method, sandbox.base_url + path, headers={"Authorization": f"Bearer {key}"}, timeout=10,
-                            **kwargs)
+    return requests.request(method, sandbox.base_url + path, headers={"Authorization": f"Bearer {key}"}, timeout=10, **kwargs)
 
 
 def pending(client):
@@ -60,8 +59,7 @@ def test_another_accounts_resource_answers_exactly_as_an_unknown_id(team):
         ("POST", f"/_sandbox/payments/{payment['id']}/approve", None),
     ):
         foreign = raw(team, BOB, method, path, json=body)
-        unknown = raw(team, BOB, method, path.replace(payment["id"], unknown_payment).replace(setup_id, unknown_setup),
-                      json=body)
+        unknown = raw(team, BOB, method, path.replace(payment["id"], unknown_payment).replace(setup_id, unknown_setup), json=body)
         assert foreign.status_code == unknown.status_code == 404, path
         assert foreign.content == unknown.content or foreign.json().keys() == unknown.json().keys(), path
     assert octopus_nb.get_payment(alice, payment["id"])["status"] == "Pending"
@@ -76,7 +74,7 @@ def test_each_account_has_its_own_clock(team):
 
 
 def test_faults_hit_only_their_account_and_latency_delays_only_its_own_requests(team):
-    alice, bob = client_for(team, ALICE), client_for(team, BOB)
+    alice = client_for(team, ALICE)
     octopus_nb.inject_faults(alice, error_rate=1.0, status=503)
     assert raw(team, ALICE, "POST", "/payments/setups", json=SETUP).status_code == 503
     assert raw(team, BOB, "POST", "/payments/setups", json=SETUP).status_code == 200
@@ -112,7 +110,9 @@ def test_reset_stats_and_idempotency_are_per_account(team):
     pending(bob)
     key = {"Cko-Idempotency-Key": "same-key-in-two-accounts"}
     first = requests.post(team.base_url + "/payments/setups", json=SETUP, timeout=5, headers={"Authorization": f"Bearer {ALICE}", **key})
-    second = requests.post(team.base_url + "/payments/setups", json={**SETUP, "amount": 2000}, timeout=5, headers={"Authorization": f"Bearer {BOB}", **key})
+    second = requests.post(
+        team.base_url + "/payments/setups", json={**SETUP, "amount": 2000}, timeout=5, headers={"Authorization": f"Bearer {BOB}", **key}
+    )
     assert first.status_code == second.status_code == 200 and first.json()["amount"] == 1000 and second.json()["amount"] == 2000
     assert raw(team, ALICE, "POST", "/_sandbox/reset").status_code == 200
     assert raw(team, ALICE, "GET", "/_sandbox/stats").json()["setups"] == 0
@@ -125,7 +125,12 @@ def test_a_key_with_no_account_is_401_and_any_key_opens_an_empty_account():
         assert raw(closed, "sk_sbox_short", "GET", "/_sandbox/stats").status_code == 401
     with Sandbox(seed=7, any_key=True) as open_box:
         assert raw(open_box, CAROL, "GET", "/_sandbox/stats").json() == {
-            "setups": 0, "payments": 0, "refunds": 0, "webhook_deliveries": 0, "requests": 0}
+            "setups": 0,
+            "payments": 0,
+            "refunds": 0,
+            "webhook_deliveries": 0,
+            "requests": 0,
+        }
         assert raw(open_box, "sk_live_" + "c" * 27, "GET", "/_sandbox/stats").status_code == 401  # not a sandbox key's shape
         assert open_box.account(CAROL).stats()["requests"] == 0
 
@@ -155,29 +160,35 @@ def test_the_customers_pages_reach_a_payment_through_its_token_in_any_account(te
     assert unknown.status_code == 404
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--account", ALICE, "--any-key"], "--account names every key itself"),
-    (["--account", ALICE, "--secret-key", BOB], "--account names every key itself"),
-    (["--account", "hunter2"], "secret_key must look like"),
-    (["--any-key", "--state", "x.sqlite"], "memory only"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--account", ALICE, "--any-key"], "--account names every key itself"),
+        (["--account", ALICE, "--secret-key", BOB], "--account names every key itself"),
+        (["--account", "hunter2"], "secret_key must look like"),
+        (["--any-key", "--state", "x.sqlite"], "memory only"),
+    ],
+)
 def test_the_cli_refuses_bad_account_options_in_one_line(tmp_path, args, says):
-    done = subprocess.run([sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", *args], cwd=tmp_path, capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and says in done.stderr
     assert "hunter2" not in done.stderr and ALICE not in done.stderr
 
 
 def test_the_cli_serves_two_accounts(tmp_path):
-    process = subprocess.Popen([sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", "7",
-                                "--account", ALICE, "--account", BOB], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", "7", "--account", ALICE, "--account", BOB],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base_url = process.stdout.readline().strip()
         assert requests.get(base_url + "/_sandbox/stats", headers={"Authorization": f"Bearer {ALICE}"}, timeout=5).ok
         assert requests.get(base_url + "/_sandbox/stats", headers={"Authorization": f"Bearer {BOB}"}, timeout=5).ok
-        assert requests.get(base_url + "/_sandbox/stats", headers={"Authorization": f"Bearer {CAROL}"},
-                            timeout=5).status_code == 401
+        assert requests.get(base_url + "/_sandbox/stats", headers={"Authorization": f"Bearer {CAROL}"}, timeout=5).status_code == 401
     finally:
         process.terminate()
         process.wait(10)

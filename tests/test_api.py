@@ -4,11 +4,10 @@ import json
 
 import pytest
 import requests
+from conftest import KO_URL, OK_URL, pending_payment, ready_setup
 
 import octopus_nb
 from octopus_nb.sandbox import Sandbox
-
-from conftest import KO_URL, OK_URL, pending_payment, ready_setup
 
 JSON = "application/json; charset=utf-8"
 
@@ -71,13 +70,27 @@ def test_json_bodies_use_the_exact_content_type(control):
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "", "Bearer", "Bearer ", "Basic abc", "sk_sbox_octopusnbsandboxdefaultkey=",
-     "Bearer sk_sbox_aaaaaaaaaaaaaaaaaaaaaaaaaaa", "Bearer not-a-key", "bearer sk_sbox_octopusnbsandboxdefaultkey="],
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic abc",
+        "sk_sbox_octopusnbsandboxdefaultkey=",
+        "Bearer sk_sbox_aaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "Bearer not-a-key",
+        "bearer sk_sbox_octopusnbsandboxdefaultkey=",
+    ],
 )
 def test_missing_malformed_or_wrong_keys_get_401_with_an_empty_body(sandbox, authorization):
     headers = {} if authorization is None else {"Authorization": authorization}
-    for method, path in (("POST", "/payments/setups"), ("GET", "/payments/pay_x"), ("GET", "/_sandbox/stats"),
-                         ("POST", "/_sandbox/clock"), ("GET", "/no/such/route")):
+    for method, path in (
+        ("POST", "/payments/setups"),
+        ("GET", "/payments/pay_x"),
+        ("GET", "/_sandbox/stats"),
+        ("POST", "/_sandbox/clock"),
+        ("GET", "/no/such/route"),
+    ):
         response = requests.request(method, sandbox.base_url + path, headers=headers, json={})
         assert response.status_code == 401, (method, path)
         assert response.content == b""
@@ -94,8 +107,15 @@ def test_client_raises_authentication_error_without_leaking_the_key(sandbox):
 
 
 @pytest.mark.parametrize(
-    "path", ["/payments/setups/set_unknown", "/payments/pay_unknown", "/payments/pay_unknown/actions", "/nowhere",
-             "/payments/setups/..%2F..%2Fetc%2Fpasswd", "/payments/%00"],
+    "path",
+    [
+        "/payments/setups/set_unknown",
+        "/payments/pay_unknown",
+        "/payments/pay_unknown/actions",
+        "/nowhere",
+        "/payments/setups/..%2F..%2Fetc%2Fpasswd",
+        "/payments/%00",
+    ],
 )
 def test_unknown_ids_and_routes_get_404_with_an_empty_body(control, path):
     response = control.get(control.base_url + path)
@@ -117,7 +137,8 @@ def test_client_maps_404_409_to_their_errors_and_refunding_a_pending_payment_is_
     refused = control.post(f"{control.base_url}/payments/{payment['id']}/refunds", json={"amount": 100})
     assert refused.status_code == 403
     assert refused.json() == {
-        "request_id": refused.headers["Cko-Request-Id"], "error_type": "action_not_allowed",
+        "request_id": refused.headers["Cko-Request-Id"],
+        "error_type": "action_not_allowed",
         "error_codes": ["refund_not_allowed"],
     }
 
@@ -234,12 +255,14 @@ def test_a_key_in_flight_gets_409_request_in_progress(sandbox):
     assert sandbox.state.begin_idempotent("k-3", fingerprint) is None  # first request, still running
     for body in (b"{}", b'{"amount": 1000}'):  # in flight: whatever the body, the key is busy
         response = requests.post(
-            sandbox.base_url + "/payments/setups", data=body,
+            sandbox.base_url + "/payments/setups",
+            data=body,
             headers={"Authorization": f"Bearer {sandbox.secret_key}", "Cko-Idempotency-Key": "k-3"},
         )
         assert response.status_code == 409
         assert response.json() == {
-            "request_id": response.headers["Cko-Request-Id"], "error_type": "conflict",
+            "request_id": response.headers["Cko-Request-Id"],
+            "error_type": "conflict",
             "error_codes": ["request_in_progress"],
         }
 
@@ -291,9 +314,7 @@ def _flow_bodies(base_url, secret_key):
         setup = ready_setup(client)
         payment = octopus_nb.confirm_payment_setup(client, setup["id"])
         octopus_nb.get_payment(client, payment["id"])
-        return [json.dumps(e.response_body).replace(base_url, "BASE") for e in client.history] + [
-            e.request_id for e in client.history
-        ]
+        return [json.dumps(e.response_body).replace(base_url, "BASE") for e in client.history] + [e.request_id for e in client.history]
 
 
 def test_two_sandboxes_with_one_seed_give_identical_bodies():

@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_quick_bench_prints_every_row_it_measures():
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "client_overhead", "cold_start", "history_scale"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     for row in ("client overhead: full flow", "cold start: import + connect() + create", "history: to_frame() of"):

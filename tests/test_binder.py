@@ -22,7 +22,6 @@ import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-
 from test_lock_platforms import lock_platforms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +31,7 @@ BINDER_LOCK = BINDER / "requirements.txt"
 #: the groups each lock is compiled from (Makefile, `lock:`)
 LOCK_GROUPS = {LOCK: ("notebook", "test", "browser", "docs", "lint"), BINDER_LOCK: ("notebook",)}
 #: what Binder must not install: the tests, the browser driver, the docs tool
-NOT_ON_BINDER = {"pytest", "playwright", "hypothesis", "checkout-sdk", "schemathesis", "nbval", "pytest-xdist",
-                 "mkdocs", "mkdocs-jupyter"}
+NOT_ON_BINDER = {"pytest", "playwright", "hypothesis", "checkout-sdk", "schemathesis", "nbval", "pytest-xdist", "mkdocs", "mkdocs-jupyter"}
 
 
 def _lock(path: Path) -> dict[str, str]:

@@ -18,8 +18,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
-import octopus_nb
 from browser_support import (
     ARRIVAL_SECONDS,
     Journey,
@@ -32,6 +30,8 @@ from browser_support import (
     wait_for_outcome,
 )
 from conftest import decode_qr, ready_setup
+
+import octopus_nb
 
 pytestmark = pytest.mark.browser
 
@@ -164,9 +164,7 @@ def test_a_second_tap_on_a_stale_app_page_is_already_paid(client, merchant, paym
 
 
 @pytest.mark.parametrize("button, step", [("#cancel", "cancel"), ("#pay-capture-fails", "capture-fails")])
-def test_cancel_or_a_failed_capture_on_the_phone_sends_the_desktop_to_failure(
-    client, merchant, payment, journey, button, step
-):
+def test_cancel_or_a_failed_capture_on_the_phone_sends_the_desktop_to_failure(client, merchant, payment, journey, button, step):
     uri = open_checkout(journey, payment)
     open_app(journey, client, uri, f"{step}-1-scanned")
 
@@ -198,8 +196,12 @@ def test_expiry_by_the_clock_sends_desktop_to_failure_and_the_app_refuses(client
 
 @pytest.mark.parametrize(
     "action, outcome, status",
-    [("approve", "success", "Captured"), ("decline", "failure", "Declined"),
-     ("fail_capture", "failure", "Declined"), ("expire", "failure", "Expired")],
+    [
+        ("approve", "success", "Captured"),
+        ("decline", "failure", "Declined"),
+        ("fail_capture", "failure", "Declined"),
+        ("expire", "failure", "Expired"),
+    ],
 )
 def test_desktop_follows_simulate_customer_from_code(client, merchant, payment, journey, action, outcome, status):
     uri = open_checkout(journey, payment)
@@ -288,8 +290,12 @@ def _problem_targets(client, sandbox, paid_uri):
 
 
 PROBLEM_PAGES = [
-    "landing-404-unknown-token", "app-400-not-octopus", "app-400-no-token", "app-400-no-uri",
-    "app-404-unknown-token", "app-409-already-paid",
+    "landing-404-unknown-token",
+    "app-400-not-octopus",
+    "app-400-no-token",
+    "app-400-no-uri",
+    "app-404-unknown-token",
+    "app-409-already-paid",
 ]
 
 

@@ -16,10 +16,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-
-import octopus_nb
 from browser_support import ARTIFACTS, desktop_context, is_outcome, payment_id_in, route_example_merchant
 from conftest import KO_URL, OK_URL, decode_qr, pending_payment
+
+import octopus_nb
 
 pytestmark = pytest.mark.browser
 

@@ -29,9 +29,22 @@ def confirm_response(request) -> str:
 def served(confirm_response):
     """The sandbox process, on a free port; yields its printed base URL, then checks a clean exit."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", "7", "--secret-key", KEY,
-         "--confirm-response", confirm_response],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "octopus_nb.sandbox",
+            "--port",
+            "0",
+            "--seed",
+            "7",
+            "--secret-key",
+            KEY,
+            "--confirm-response",
+            confirm_response,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base_url = process.stdout.readline().strip()
     assert base_url.startswith("http://127.0.0.1:"), process.stderr.read()
@@ -132,16 +145,16 @@ def test_the_official_sdk_reads_our_errors(served):
 
 def test_the_cli_refuses_a_busy_port(served):
     port = served.rsplit(":", 1)[1]
-    result = subprocess.run(
-        [sys.executable, "-m", "octopus_nb.sandbox", "--port", port], capture_output=True, text=True, timeout=20
-    )
+    result = subprocess.run([sys.executable, "-m", "octopus_nb.sandbox", "--port", port], capture_output=True, text=True, timeout=20)
     assert result.returncode == 2 and "cannot serve on" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_cli_names_both_confirm_shapes_when_given_another():
     result = subprocess.run(
         [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--confirm-response", "both"],
-        capture_output=True, text=True, timeout=20,
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
     assert result.returncode == 2 and "--confirm-response" in result.stderr
     assert "'payment'" in result.stderr and "'setup'" in result.stderr and "Traceback" not in result.stderr
@@ -150,6 +163,8 @@ def test_the_cli_names_both_confirm_shapes_when_given_another():
 def test_the_cli_refuses_a_key_no_client_could_send():
     result = subprocess.run(
         [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--secret-key", "hunter2"],
-        capture_output=True, text=True, timeout=20,
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
     assert result.returncode == 2 and "secret_key must look like sk_sbox_" in result.stderr

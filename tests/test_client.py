@@ -6,11 +6,10 @@ import socket
 
 import pandas as pd
 import pytest
+from conftest import ready_setup
 
 import octopus_nb
 from octopus_nb.client import Client, default_retry
-
-from conftest import ready_setup
 
 
 def test_history_records_every_exchange_without_the_key(client, sandbox):
@@ -20,8 +19,18 @@ def test_history_records_every_exchange_without_the_key(client, sandbox):
         octopus_nb.get_payment(client, "pay_missing")
     frame = client.history.to_frame()
     assert list(frame.columns) == [
-        "time", "method", "path", "status", "latency_ms", "attempts", "request_id", "idempotency_key",
-        "request_body", "response_body", "error_codes", "error",
+        "time",
+        "method",
+        "path",
+        "status",
+        "latency_ms",
+        "attempts",
+        "request_id",
+        "idempotency_key",
+        "request_body",
+        "response_body",
+        "error_codes",
+        "error",
     ]
     assert list(frame["status"]) == [200, 202, 404]
     assert list(frame["method"]) == ["POST", "POST", "GET"]
@@ -41,7 +50,8 @@ def test_history_narrows_to_one_setup_or_payment(client):
     octopus_nb.get_payment(client, payment["id"])
     assert len(client.history.to_frame(related_to=first["id"])) == 1
     assert list(client.history.to_frame(related_to=second["id"])["path"]) == [
-        "/payments/setups", f"/payments/setups/{second['id']}/confirm/octopus",
+        "/payments/setups",
+        f"/payments/setups/{second['id']}/confirm/octopus",
     ]
     assert len(client.history.to_frame(related_to=payment["id"])) == 2  # confirm + get
 
@@ -164,8 +174,9 @@ def test_a_silent_server_times_out():
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     try:
-        with Client(f"http://127.0.0.1:{listener.getsockname()[1]}", "k", timeout=(0.5, 0.2),
-                    retry=octopus_nb.client.Retry(0, read=False)) as client:
+        with Client(
+            f"http://127.0.0.1:{listener.getsockname()[1]}", "k", timeout=(0.5, 0.2), retry=octopus_nb.client.Retry(0, read=False)
+        ) as client:
             with pytest.raises(octopus_nb.ApiUnreachable, match="ReadTimeout|ConnectionError"):
                 octopus_nb.get_payment(client, "pay_1")
     finally:

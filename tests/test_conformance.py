@@ -45,8 +45,14 @@ def edited(recording: Recording, step: str, edit) -> Recording:
 def conformance(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CKO_")}
     environment["PYTHONPATH"] = str(REPOSITORY)
-    return subprocess.run([sys.executable, "-m", "octopus_nb", "conformance", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**environment, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "octopus_nb", "conformance", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environment, **(env or {})},
+    )
 
 
 def test_the_embedded_sandbox_still_answers_as_recorded(embedded):
@@ -83,8 +89,11 @@ def test_made_up_values_become_numbered_placeholders(embedded):
 
 
 def test_every_readiness_row_is_probed(embedded):
-    flags = {step.step: step.response_body["payment_methods"]["octopus"]["flags"]
-             for step in embedded if step.step.startswith("create_") and step.status == 200 and step.step != "create_replayed"}
+    flags = {
+        step.step: step.response_body["payment_methods"]["octopus"]["flags"]
+        for step in embedded
+        if step.step.startswith("create_") and step.status == 200 and step.step != "create_replayed"
+    }
     assert flags == {
         "create_currency_not_hkd": ["currency_not_supported"],
         "create_octopus_excluded": ["payment_method_excluded"],
@@ -132,19 +141,32 @@ def _set(name, value):
 FLAGS = "payment_methods.octopus.flags"
 
 
-@pytest.mark.parametrize("step, edit, expected", [
-    ("create", _drop("reference"), ["field missing", "reference", "ORD-5023-4E89", None]),
-    ("create", _set("surprise", 1), ["field extra", "surprise", None, 1]),
-    ("create", _set("amount", "1000"), ["JSON type", "amount", "integer", "string"]),
-    ("confirm", lambda item: item.update(status=200), ["status", "", 202, 200]),
-    ("create_amount_not_ending_in_0", lambda item: item["response_body"]["payment_methods"]["octopus"].update(flags=[]),
-     ["value", FLAGS, ["amount_must_end_in_zero"], []]),
-    ("confirm_again", _set("error_codes", ["request_in_progress"]),
-     ["value", "error_codes", ["payment_setup_already_confirmed"], ["request_in_progress"]]),
-    ("get_setup_unknown", lambda item: item["headers"].update({"Content-Type": "text/html"}),
-     ["field extra", "headers.Content-Type", None, "text/html"]),
-    ("get_payment_unknown", None, ["step missing", "", 404, None]),
-], ids=["drop", "add", "type", "status", "flag", "error-code", "header", "step"])
+@pytest.mark.parametrize(
+    "step, edit, expected",
+    [
+        ("create", _drop("reference"), ["field missing", "reference", "ORD-5023-4E89", None]),
+        ("create", _set("surprise", 1), ["field extra", "surprise", None, 1]),
+        ("create", _set("amount", "1000"), ["JSON type", "amount", "integer", "string"]),
+        ("confirm", lambda item: item.update(status=200), ["status", "", 202, 200]),
+        (
+            "create_amount_not_ending_in_0",
+            lambda item: item["response_body"]["payment_methods"]["octopus"].update(flags=[]),
+            ["value", FLAGS, ["amount_must_end_in_zero"], []],
+        ),
+        (
+            "confirm_again",
+            _set("error_codes", ["request_in_progress"]),
+            ["value", "error_codes", ["payment_setup_already_confirmed"], ["request_in_progress"]],
+        ),
+        (
+            "get_setup_unknown",
+            lambda item: item["headers"].update({"Content-Type": "text/html"}),
+            ["field extra", "headers.Content-Type", None, "text/html"],
+        ),
+        ("get_payment_unknown", None, ["step missing", "", 404, None]),
+    ],
+    ids=["drop", "add", "type", "status", "flag", "error-code", "header", "step"],
+)
 def test_compare_finds_each_aspect(embedded, step, edit, expected):
     differences = compare(embedded, edited(embedded, step, edit))
     method, path = embedded.step(step).method, embedded.step(step).path
@@ -166,8 +188,9 @@ def test_loading_something_else_says_what_is_wrong(tmp_path):
 
 def test_the_command_line_records_and_compares(tmp_path, sandbox):
     fresh = tmp_path / "fresh.json"
-    recorded = conformance("record", "--target", sandbox.base_url, "--out", str(fresh), cwd=tmp_path,
-                           env={"CKO_SECRET_KEY": sandbox.secret_key})
+    recorded = conformance(
+        "record", "--target", sandbox.base_url, "--out", str(fresh), cwd=tmp_path, env={"CKO_SECRET_KEY": sandbox.secret_key}
+    )
     assert recorded.returncode == 0, recorded.stderr
     assert sandbox.secret_key not in recorded.stdout + recorded.stderr
     same = conformance("compare", str(GOLDEN), str(fresh), cwd=tmp_path)
@@ -186,12 +209,10 @@ def test_the_command_line_records_and_compares(tmp_path, sandbox):
 
 def test_the_cli_records_either_confirm_shape_and_refuses_production(tmp_path):
     assert conformance("record", "--target", "embedded", "--out", "p.json", cwd=tmp_path).returncode == 0
-    assert conformance("record", "--target", "embedded", "--confirm-response", "setup", "--out", "s.json",
-                       cwd=tmp_path).returncode == 0
+    assert conformance("record", "--target", "embedded", "--confirm-response", "setup", "--out", "s.json", cwd=tmp_path).returncode == 0
     differing = conformance("compare", "p.json", "s.json", cwd=tmp_path)
     assert differing.returncode == 1 and "latest_payment" in differing.stdout and "202" in differing.stdout
     refused = conformance("record", "--target", "production", "--out", "x.json", cwd=tmp_path)
     assert refused.returncode == 2 and "refused" in refused.stderr and not (tmp_path / "x.json").exists()
-    wrong = conformance("record", "--target", "http://127.0.0.1:9", "--confirm-response", "setup", "--out", "x.json",
-                        cwd=tmp_path)
+    wrong = conformance("record", "--target", "http://127.0.0.1:9", "--confirm-response", "setup", "--out", "x.json", cwd=tmp_path)
     assert wrong.returncode == 2 and "embedded" in wrong.stderr

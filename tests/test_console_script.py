@@ -37,15 +37,18 @@ def test_its_help_lists_the_commands_of_python_m_octopus_nb():
 def test_sandbox_serves_as_python_m_octopus_nb_sandbox_does():
     help_text = subprocess.run([SCRIPT, "sandbox", "--help"], capture_output=True, text=True, timeout=60).stdout
     assert "--confirm-response" in help_text and "--state" in help_text, help_text
-    process = subprocess.Popen([SCRIPT, "sandbox", "--port", "0", "--seed", "7", "--secret-key", KEY],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [SCRIPT, "sandbox", "--port", "0", "--seed", "7", "--secret-key", KEY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         base_url = process.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:"), process.stderr.read()
-        setup = {"amount": 1000, "currency": "HKD", "settings": {"success_url": "https://example.com/payments/success",
-                                                                 "failure_url": "https://example.com/payments/failure"}}
-        response = requests.post(base_url + "/payments/setups", json=setup, headers={"Authorization": f"Bearer {KEY}"},
-                                 timeout=10)
+        setup = {
+            "amount": 1000,
+            "currency": "HKD",
+            "settings": {"success_url": "https://example.com/payments/success", "failure_url": "https://example.com/payments/failure"},
+        }
+        response = requests.post(base_url + "/payments/setups", json=setup, headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
         assert response.ok and response.json()["payment_methods"]["octopus"]["status"] == "ready", response.text
     finally:
         process.terminate()

@@ -8,9 +8,7 @@ import sys
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "octopus_nb", *args], capture_output=True, text=True, encoding="utf-8", timeout=60
-    )
+    return subprocess.run([sys.executable, "-m", "octopus_nb", *args], capture_output=True, text=True, encoding="utf-8", timeout=60)
 
 
 def test_demo_runs_the_quickstart_to_captured():

@@ -26,7 +26,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
 from conftest import decode_qr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +132,9 @@ def _fixtures(module_path: Path) -> list[str]:
     """The functions the module decorates with ``pytest.fixture`` (read statically, as the docs build reads it)."""
     tree = ast.parse(module_path.read_text(encoding="utf-8"))
     return [
-        node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
         and any(ast.unparse(d).split("(")[0] in ("pytest.fixture", "fixture") for d in node.decorator_list)
     ]
 
@@ -186,7 +187,7 @@ def test_every_public_name_has_its_reference_entry(site, name, obj):
         pytest.fail(f"{name} has no entry in the API reference (docs/reference/*.md)")
     start = text.index(f'id="{anchor}"')
     following = text.find('class="doc doc-heading"', text.index(">", start))  # the next entry
-    entry = text[start:following if following > 0 else None]
+    entry = text[start : following if following > 0 else None]
     doc = None if isinstance(obj, str) else getattr(obj, "__doc__", None)
     if doc:  # plain values (DEFAULT_SECRET_KEY) carry no docstring of their own
         first_line = ROLE.sub(_role_text, doc.strip().splitlines()[0])

@@ -44,10 +44,13 @@ def test_the_embedded_seed_makes_ids_repeat():
     assert first_id(3) == first_id(3) != first_id(4)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"base_url": "http://127.0.0.1:9", "secret_key": "k"},
-    {"environment": "sandbox", "secret_key": "sk_sbox_" + "a" * 27, "prefix": "abcdefgh"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base_url": "http://127.0.0.1:9", "secret_key": "k"},
+        {"environment": "sandbox", "secret_key": "sk_sbox_" + "a" * 27, "prefix": "abcdefgh"},
+    ],
+)
 def test_confirm_response_is_refused_for_servers_it_cannot_configure(kwargs):
     with pytest.raises(octopus_nb.ConfigurationError, match="embedded sandbox"):
         connect(confirm_response="setup", **kwargs)
@@ -184,12 +187,15 @@ def test_connect_target_url_uses_cko_secret_key_against_that_server(monkeypatch,
         assert octopus_nb.create_payment_setup(client, amount=1000, currency="HKD")["id"].startswith("set_")
 
 
-@pytest.mark.parametrize("target, message", [
-    ("production", "The target production is refused"),
-    ("https://abcd1234.api.checkout.com", "points at Checkout.com production"),
-    ("ftp://example.com", "Unknown target"),
-    ("sandbox-please", "Unknown target"),
-])
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("production", "The target production is refused"),
+        ("https://abcd1234.api.checkout.com", "points at Checkout.com production"),
+        ("ftp://example.com", "Unknown target"),
+        ("sandbox-please", "Unknown target"),
+    ],
+)
 def test_connect_target_refuses_production_and_unknown_targets(monkeypatch, target, message):
     monkeypatch.setenv("OCTOPUS_NB_TARGET", target)
     monkeypatch.setenv("CKO_SECRET_KEY", SANDBOX_KEY)

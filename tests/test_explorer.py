@@ -10,13 +10,13 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import KO_URL, OK_URL
 
 import octopus_nb
-from conftest import KO_URL, OK_URL
 from octopus_nb.client import Client
-from octopus_nb.ui.diagram import STATES, flow_diagram_svg
 from octopus_nb.errors import NotASandboxError, ValidationError
 from octopus_nb.ui import FlowExplorer
+from octopus_nb.ui.diagram import STATES, flow_diagram_svg
 from octopus_nb.ui.explorer_layout import STEPS
 
 READY = dict(amount=1000, currency="HKD", success_url=OK_URL, failure_url=KO_URL, reference="ORD-5023-4E89")
@@ -194,13 +194,11 @@ def test_the_events_panel_counts_what_the_receiver_kept_dropped_and_rejected(exp
     log = octopus_nb.webhook_deliveries(explorer.client)
     kinds = [entry["kind"] for entry in log]
     counts = explorer.webhook_counts()
-    assert counts == {"deliveries": len(log), "accepted": 6, "duplicates": kinds.count("duplicate"),
-                      "rejected": kinds.count("forgery")}
+    assert counts == {"deliveries": len(log), "accepted": 6, "duplicates": kinds.count("duplicate"), "rejected": kinds.count("forgery")}
     assert counts["duplicates"] and counts["rejected"]
     panel = explorer.panels["events"].value
     assert panel.count("class='octopus-event-row'") == 6  # each real event once
-    assert (f"<b>6</b> accepted · <b>{counts['duplicates']}</b> duplicates dropped · "
-            f"<b>{counts['rejected']}</b> rejected") in panel
+    assert (f"<b>6</b> accepted · <b>{counts['duplicates']}</b> duplicates dropped · <b>{counts['rejected']}</b> rejected") in panel
     assert explorer.webhook_chaos() == {"url": explorer.feed.receiver.url}  # off again
     with pytest.raises(ValidationError):
         explorer.webhook_chaos(forged_rate=2)

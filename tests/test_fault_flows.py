@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from conftest import KO_URL, OK_URL
 from urllib3.util.retry import Retry
 
 import octopus_nb
 from octopus_nb.control import inject_faults, simulate_customer
-
-from conftest import KO_URL, OK_URL
 
 FLOWS = 60
 #: (error_rate, status, drop_rate) per run: a fault on about half of all API requests

@@ -11,10 +11,10 @@ import time
 
 import pytest
 import requests
+from conftest import pending_payment, ready_setup
 from urllib3.util.retry import Retry
 
 import octopus_nb
-from conftest import pending_payment, ready_setup
 from octopus_nb.client import RETRY_STATUSES, Client
 
 SETUP = {"amount": 1000, "currency": "HKD"}
@@ -24,8 +24,11 @@ SETUP = {"amount": 1000, "currency": "HKD"}
 def quick_client(sandbox):
     """The package's client with its retry policy, minus the back-off sleeps (tests never wait)."""
     retry = Retry(
-        total=2, backoff_factor=0, status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "POST", "PUT"}), raise_on_status=False,
+        total=2,
+        backoff_factor=0,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "POST", "PUT"}),
+        raise_on_status=False,
     )
     with Client(sandbox.base_url, sandbox.secret_key, retry=retry) as client:
         yield client
@@ -43,7 +46,9 @@ def without_requests(counts: dict) -> dict:
     return {name: value for name, value in counts.items() if name != "requests"}
 
 
-@pytest.mark.parametrize("status, error_type", [(503, "server_error"), (500, "server_error"), (502, "server_error"), (429, "too_many_requests")])
+@pytest.mark.parametrize(
+    "status, error_type", [(503, "server_error"), (500, "server_error"), (502, "server_error"), (429, "too_many_requests")]
+)
 def test_error_rate_1_answers_status_and_changes_nothing(client, control, status, error_type):
     payment = pending_payment(client)
     before = without_requests(stats(control))

@@ -12,13 +12,12 @@ import time
 
 import pytest
 import requests
+from conftest import KO_URL, OK_URL, SEED
 
 import octopus_nb
 from octopus_nb._shared.contract import CUSTOMER_ACTIONS, METADATA_LIMITS, WRITABLE_FIELDS
 from octopus_nb.control import simulate_customer
 from octopus_nb.sandbox import Sandbox
-
-from conftest import KO_URL, OK_URL, SEED
 
 JSON = "application/json; charset=utf-8"
 READY = {"amount": 1000, "currency": "HKD", "reference": "ORD-1", "settings": {"success_url": OK_URL, "failure_url": KO_URL}}
@@ -65,7 +64,8 @@ def test_a_refused_request_does_not_consume_its_key(control):
 
 
 @pytest.mark.parametrize(
-    "path, first_body, status", [
+    "path, first_body, status",
+    [
         ("/payments/setups/{setup}/confirm/card", None, 422),  # payment_method_not_supported
         ("/payments/{payment}/refunds", {"amount": 100}, 403),  # Pending: not refundable
         ("/_sandbox/payments/{captured}/approve", None, 409),  # not Pending
@@ -200,12 +200,14 @@ def test_confirm_accepts_an_empty_body_sent_as_json_like_both_sdks(control, setu
     setup = post(session, "/payments/setups", READY).json()
     answer = session.post(
         f"{session.base_url}/payments/setups/{setup['id']}/confirm/octopus",
-        data=b"", headers={"Content-Type": "application/json"},
+        data=b"",
+        headers={"Content-Type": "application/json"},
     )
     assert answer.status_code == {"payment": 202, "setup": 200}[mode], answer.content
     with_object = session.post(
         f"{session.base_url}/payments/setups/{post(session, '/payments/setups', READY).json()['id']}/confirm/octopus",
-        data=b"{}", headers={"Content-Type": "application/json"},
+        data=b"{}",
+        headers={"Content-Type": "application/json"},
     )
     assert with_object.status_code == answer.status_code
 
@@ -269,10 +271,17 @@ def test_payment_type_outside_the_list_is_422(control, payment_type):
         assert response.status_code == 422 and response.json()["error_codes"] == ["payment_type_invalid"]
 
 
-@pytest.mark.parametrize("channel, ok", [
-    ("pc_" + "q" * 26, True), ("pc_" + "AbC_19" * 4 + "zz", True), ("pc_" + "a" * 25, False),
-    ("pc_" + "a" * 26 + "\n", False), ("pc_" + "\u00e9" * 26, False), ("pc_" + "a" * 26 + "x", False),
-])
+@pytest.mark.parametrize(
+    "channel, ok",
+    [
+        ("pc_" + "q" * 26, True),
+        ("pc_" + "AbC_19" * 4 + "zz", True),
+        ("pc_" + "a" * 25, False),
+        ("pc_" + "a" * 26 + "\n", False),
+        ("pc_" + "\u00e9" * 26, False),
+        ("pc_" + "a" * 26 + "x", False),
+    ],
+)
 def test_processing_channel_id_pattern(control, channel, ok):
     response = post(control, "/payments/setups", {**READY, "processing_channel_id": channel})
     if ok:
@@ -281,11 +290,18 @@ def test_processing_channel_id_pattern(control, channel, ok):
         assert response.status_code == 422 and response.json()["error_codes"] == ["processing_channel_id_invalid"]
 
 
-@pytest.mark.parametrize("metadata", [
-    {f"k{i}": "v" for i in range(METADATA_LIMITS["max_keys"] + 1)},
-    {"long": "x" * (METADATA_LIMITS["max_string_length"] + 1)},
-    {"null": None}, {"list": [1, 2]}, {"nested": {"a": 1}}, ["not", "an", "object"], "text",
-])
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {f"k{i}": "v" for i in range(METADATA_LIMITS["max_keys"] + 1)},
+        {"long": "x" * (METADATA_LIMITS["max_string_length"] + 1)},
+        {"null": None},
+        {"list": [1, 2]},
+        {"nested": {"a": 1}},
+        ["not", "an", "object"],
+        "text",
+    ],
+)
 def test_metadata_outside_the_limits_is_422_metadata_invalid_on_create_and_update(control, metadata):
     created = post(control, "/payments/setups", {**READY, "metadata": metadata})
     assert created.status_code == 422 and created.json() == error_body(created, "request_invalid", ["metadata_invalid"])

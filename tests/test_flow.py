@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import KO_URL, OK_URL
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from octopus_nb.client import Client
 from octopus_nb.errors import ConflictError, NotASandboxError, ValidationError
 from octopus_nb.ui.events import EventFeed
@@ -26,8 +27,7 @@ def flow(client):
 
 
 def test_a_new_flow_is_at_the_start(flow):
-    assert (flow.state, flow.status, flow.path, flow.setup, flow.payment, flow.actions) == (
-        "start", None, ["start"], None, None, [])
+    assert (flow.state, flow.status, flow.path, flow.setup, flow.payment, flow.actions) == ("start", None, ["start"], None, None, [])
     assert flow.can_play_customer
     assert repr(flow) == "<Flow custom state=start>"
 
@@ -51,9 +51,17 @@ def test_the_whole_flow(flow, client):
     assert flow.path == ["start", "ready", "Pending", "Captured", "Partially Refunded", "Refunded"]
     methods = [(ex.method, ex.path.split("/")[-1]) for ex in client.history]
     assert methods == [
-        ("POST", "setups"), ("GET", setup["id"]), ("POST", "octopus"), ("POST", "approve"),
-        ("GET", "actions"), ("POST", "refunds"), ("GET", payment["id"]), ("GET", "actions"),
-        ("POST", "refunds"), ("GET", payment["id"]), ("GET", "actions"),
+        ("POST", "setups"),
+        ("GET", setup["id"]),
+        ("POST", "octopus"),
+        ("POST", "approve"),
+        ("GET", "actions"),
+        ("POST", "refunds"),
+        ("GET", payment["id"]),
+        ("GET", "actions"),
+        ("POST", "refunds"),
+        ("GET", payment["id"]),
+        ("GET", "actions"),
     ]
 
 
@@ -73,8 +81,7 @@ def test_update_makes_a_setup_ready_and_keeps_the_fields_not_given(flow):
 def test_settings_merge_writes_pops_and_keeps():
     setup = {"settings": {"success_url": "https://a.example/ok", "excluded_payment_methods": ["octopus"]}}
     fields = {"success_url": "", "failure_url": "https://a.example/ko", "amount": 10}
-    assert settings_with_redirects(setup, fields) == {
-        "excluded_payment_methods": ["octopus"], "failure_url": "https://a.example/ko"}
+    assert settings_with_redirects(setup, fields) == {"excluded_payment_methods": ["octopus"], "failure_url": "https://a.example/ko"}
     assert fields == {"amount": 10}  # the URLs moved into settings
     assert setup["settings"]["success_url"] == "https://a.example/ok"  # the setup is not changed
 
@@ -218,17 +225,21 @@ def test_a_capture_that_fails_ends_declined_and_can_be_confirmed_again(flow):
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=110)
 _URLS = st.one_of(
-    st.sampled_from(["", OK_URL, KO_URL, OK_URL + "\n", "ftp://x.example", "https://", "https://a b.example", "http://h.example/" + "p" * 240]),
+    st.sampled_from(
+        ["", OK_URL, KO_URL, OK_URL + "\n", "ftp://x.example", "https://", "https://a b.example", "http://h.example/" + "p" * 240]
+    ),
     _TEXT,
 )
-_FIELDS = st.fixed_dictionaries({
-    "amount": st.one_of(st.none(), st.integers(min_value=-5, max_value=10**10 + 5), st.sampled_from([9_999_999_999, 10**10])),
-    "currency": st.one_of(st.sampled_from(["", "HKD", "USD", "hkd", "HK", "HKDD", "HKD\n"]), _TEXT),
-    "success_url": _URLS,
-    "failure_url": _URLS,
-    "description": _TEXT,
-    "reference": st.one_of(_TEXT, st.text(max_size=90)),
-})
+_FIELDS = st.fixed_dictionaries(
+    {
+        "amount": st.one_of(st.none(), st.integers(min_value=-5, max_value=10**10 + 5), st.sampled_from([9_999_999_999, 10**10])),
+        "currency": st.one_of(st.sampled_from(["", "HKD", "USD", "hkd", "HK", "HKDD", "HKD\n"]), _TEXT),
+        "success_url": _URLS,
+        "failure_url": _URLS,
+        "description": _TEXT,
+        "reference": st.one_of(_TEXT, st.text(max_size=90)),
+    }
+)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -245,8 +256,7 @@ def test_the_form_preview_agrees_with_the_sandbox(client, values):
         setup = client.request("POST", "/payments/setups", body=body)
     except octopus_nb.ValidationError as error:  # 422: validation codes only, readiness not computed
         said = _by_field(error.error_codes)
-        previewed = _by_field(code for codes in field_problems(values).values() for code in codes
-                              if code in VALIDATION_CODES)
+        previewed = _by_field(code for codes in field_problems(values).values() for code in codes if code in VALIDATION_CODES)
     else:  # 200: the readiness flags, all of them
         said = _by_field(setup["payment_methods"]["octopus"]["flags"])
         previewed = _by_field(code for codes in field_problems(values).values() for code in codes)
@@ -254,8 +264,14 @@ def test_the_form_preview_agrees_with_the_sandbox(client, values):
 
 
 VALIDATION_CODES = {
-    "amount_required", "amount_invalid", "currency_required", "currency_invalid", "success_url_invalid",
-    "failure_url_invalid", "description_invalid", "reference_invalid",
+    "amount_required",
+    "amount_invalid",
+    "currency_required",
+    "currency_invalid",
+    "success_url_invalid",
+    "failure_url_invalid",
+    "description_invalid",
+    "reference_invalid",
 }
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import KO_URL, OK_URL
 
 import octopus_nb
 from octopus_nb.ui import PaymentForm
-
-from conftest import KO_URL, OK_URL
 
 READY = dict(amount=1000, currency="HKD", success_url=OK_URL, failure_url=KO_URL)
 

@@ -21,13 +21,12 @@ from collections import Counter
 from urllib.parse import quote, urlsplit
 
 import pytest
+from conftest import KO_URL, OK_URL, SEED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from octopus_nb.sandbox import Sandbox, server
 from octopus_nb.sandbox.exceptions import InvalidRequest
-
-from conftest import KO_URL, OK_URL, SEED
 
 JSON_TYPE = "application/json; charset=utf-8"
 #: requests sent by the fuzzers in this module, by test
@@ -69,13 +68,21 @@ class Raw:
             conn.endheaders(body)
             response = conn.getresponse()
             data = response.read()
-        except (ConnectionError, http.client.HTTPException, socket.timeout) as exc:
+        except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
             conn.close()
             raise AssertionError(
                 f"dropped connection on {method} {path[:120]!r}: {exc!r}; before it on this connection: {self.recent}"
             ) from None
-        self.recent = self.recent[-3:] + [(method, path[:80], {k: str(v)[:40] for k, v in (headers or {}).items()},
-                                           len(body or b""), response.status, response.getheaders())]
+        self.recent = self.recent[-3:] + [
+            (
+                method,
+                path[:80],
+                {k: str(v)[:40] for k, v in (headers or {}).items()},
+                len(body or b""),
+                response.status,
+                response.getheaders(),
+            )
+        ]
         framed = response.getheader("Content-Length") is not None or "chunked" in response.getheader("Transfer-Encoding", "")
         if response.will_close or not framed:
             # the answer ran to the end of the connection (tornado's bare 400 has no length):
@@ -92,14 +99,19 @@ class Raw:
 
 #: a setup with every optional field the contract keeps (metadata at its limits, the echoed SDK fields)
 FULL_SETUP = {
-    "amount": 1000, "currency": "HKD", "reference": "FUZZ-2", "payment_type": "regular",
+    "amount": 1000,
+    "currency": "HKD",
+    "reference": "FUZZ-2",
+    "payment_type": "regular",
     "processing_channel_id": "pc_" + "Fz_9" * 6 + "zz",
     "settings": {"success_url": OK_URL, "failure_url": KO_URL},
     "metadata": {**{f"k{i}": i for i in range(17)}, "text": "m" * 255, "flag": True, "ratio": 0.5},
     "billing_descriptor": {"name": "FUZZ SHOP", "city": "Hong Kong", "reference": "FUZZ-2"},
     "presentment_details": {"amount": 1000, "currency": "HKD"},
     "terminal": {"id": "T0000001", "local_date_time": "2026-04-30T17:00:00+08:00"},
-    "account_funding_transaction": {"enabled": False}, "risk": {"enabled": False}, "industry": {"airline": []},
+    "account_funding_transaction": {"enabled": False},
+    "risk": {"enabled": False},
+    "industry": {"airline": []},
 }
 
 
@@ -114,7 +126,9 @@ class World:
         self.raw = Raw(sandbox.base_url)
         self.probe = Raw(sandbox.base_url)  # snapshots go on their own connection
         setup_body = {
-            "amount": 1000, "currency": "HKD", "reference": "FUZZ-1",
+            "amount": 1000,
+            "currency": "HKD",
+            "reference": "FUZZ-1",
             "settings": {"success_url": OK_URL, "failure_url": KO_URL},
         }
         self.open_setup = self._ok("POST", "/payments/setups", setup_body)["id"]
@@ -205,9 +219,27 @@ LANDING = "/_sandbox/octopus/oos/payment/"
 APP = "/_sandbox/octopus/app"
 
 TRAVERSALS = [
-    "..", "../..", "%2e%2e", "..%2f..%2f_sandbox%2freset", "%2e%2e%2f_sandbox%2fstats", "%00", "set_%00",
-    "pay_%00%00", "%ff%fe", "%c0%af", "%ed%a0%80", "a%0d%0aX-Injected:%201", "%20", "+", "%25", "~",
-    "pay_" + "a" * 26, "set_" + "a" * 26, "set_AAAAAAAAAAAAAAAAAAAAAAAAAA", "a" * 4000, "%F0%9F%90%99",
+    "..",
+    "../..",
+    "%2e%2e",
+    "..%2f..%2f_sandbox%2freset",
+    "%2e%2e%2f_sandbox%2fstats",
+    "%00",
+    "set_%00",
+    "pay_%00%00",
+    "%ff%fe",
+    "%c0%af",
+    "%ed%a0%80",
+    "a%0d%0aX-Injected:%201",
+    "%20",
+    "+",
+    "%25",
+    "~",
+    "pay_" + "a" * 26,
+    "set_" + "a" * 26,
+    "set_AAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "a" * 4000,
+    "%F0%9F%90%99",
 ]
 RAW_TRAVERSALS = ["../_sandbox/reset", "../../_sandbox/stats", "./", "..;/", "%2e%2e/", "x/../y"]
 
@@ -235,7 +267,9 @@ json_values = st.recursive(
     max_leaves=12,
 )
 urls = st.one_of(
-    st.just(OK_URL), st.text(max_size=30), st.sampled_from(["ftp://x", "http://", "https://a b", "https://x/" + "y" * 300]),
+    st.just(OK_URL),
+    st.text(max_size=30),
+    st.sampled_from(["ftp://x", "http://", "https://a b", "https://x/" + "y" * 300]),
     json_values,
 )
 setup_like = st.fixed_dictionaries(
@@ -252,7 +286,9 @@ setup_like = st.fixed_dictionaries(
             st.fixed_dictionaries(
                 {},
                 optional={
-                    "success_url": urls, "failure_url": urls, "capture": json_values,
+                    "success_url": urls,
+                    "failure_url": urls,
+                    "capture": json_values,
                     "excluded_payment_methods": st.one_of(json_values, st.lists(json_values, max_size=3)),
                 },
             ),
@@ -269,25 +305,39 @@ setup_like = st.fixed_dictionaries(
                 },
             ),
         ),
-        "order": json_values, "billing": json_values,
+        "order": json_values,
+        "billing": json_values,
         "metadata": st.one_of(
             json_values,
-            st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=300), st.floats(), st.booleans(), json_values),
-                            max_size=24),
+            st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=300), st.floats(), st.booleans(), json_values), max_size=24),
         ),
-        **{name: json_values for name in (
-            "billing_descriptor", "presentment_details", "terminal", "account_funding_transaction", "risk", "industry",
-        )},
+        **{
+            name: json_values
+            for name in (
+                "billing_descriptor",
+                "presentment_details",
+                "terminal",
+                "account_funding_transaction",
+                "risk",
+                "industry",
+            )
+        },
     },
 )
-refund_like = st.fixed_dictionaries({}, optional={"amount": json_values | st.integers(-10**6, 10**6), "reference": json_values})
+refund_like = st.fixed_dictionaries({}, optional={"amount": json_values | st.integers(-(10**6), 10**6), "reference": json_values})
 control_like = st.fixed_dictionaries(
     {},
     optional={
         "advance_seconds": st.one_of(json_values, st.floats(), st.just(10**400 // 10**390)),
-        "url": json_values, "signature_key": json_values,
-        "error_rate": json_values, "drop_rate": json_values, "status": json_values, "latency_ms": json_values,
-        "duplicate_rate": json_values | st.floats(-1, 2), "reorder": json_values, "forged_rate": json_values | st.floats(-1, 2),
+        "url": json_values,
+        "signature_key": json_values,
+        "error_rate": json_values,
+        "drop_rate": json_values,
+        "status": json_values,
+        "latency_ms": json_values,
+        "duplicate_rate": json_values | st.floats(-1, 2),
+        "reorder": json_values,
+        "forged_rate": json_values | st.floats(-1, 2),
     },
 )
 
@@ -308,29 +358,57 @@ bodies = st.one_of(
     st.text(max_size=200).map(str.encode),
     st.tuples(st.integers(1, 200_000), st.sampled_from(["[", '{"a":'])).map(lambda args: _nested(*args)),
     st.integers(1_000, 300_000).map(lambda size: json.dumps({"amount": 1000, "currency": "HKD", "reference": "x" * size}).encode()),
-    st.sampled_from([
-        b"\xef\xbb\xbf{}", '{"amount": 1000}'.encode("utf-16"), b'{"amount": 1' + b"0" * 5000 + b"}", b"NaN",
-        b'{"amount": 1000, "amount": "x"}', b"[]", b"null", b"\"text\"", b"{", b"\x00", b'{"\xff": 1}',
-    ]),
+    st.sampled_from(
+        [
+            b"\xef\xbb\xbf{}",
+            '{"amount": 1000}'.encode("utf-16"),
+            b'{"amount": 1' + b"0" * 5000 + b"}",
+            b"NaN",
+            b'{"amount": 1000, "amount": "x"}',
+            b"[]",
+            b"null",
+            b'"text"',
+            b"{",
+            b"\x00",
+            b'{"\xff": 1}',
+        ]
+    ),
 )
 bad_keys = st.one_of(
     st.none(),
-    st.sampled_from([
-        "", "Bearer", "Bearer ", "bearer {key}", "Bearer  {key}", "Bearer {key} ", "Basic {key}", "{key}",
-        "Bearer sk_sbox_" + "a" * 27, "Bearer sk_" + "a" * 27, "Bearer sk_sbox_",
-        "Bearer {key}x", "Bearer " + "k" * 5000,
-    ]),
+    st.sampled_from(
+        [
+            "",
+            "Bearer",
+            "Bearer ",
+            "bearer {key}",
+            "Bearer  {key}",
+            "Bearer {key} ",
+            "Basic {key}",
+            "{key}",
+            "Bearer sk_sbox_" + "a" * 27,
+            "Bearer sk_" + "a" * 27,
+            "Bearer sk_sbox_",
+            "Bearer {key}x",
+            "Bearer " + "k" * 5000,
+        ]
+    ),
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=60),
     st.binary(max_size=40).map(lambda raw: raw.replace(b"\r", b"").replace(b"\n", b"")),
 )
 idempotency_keys = st.one_of(
-    st.none(), st.none(), st.uuids().map(str),
+    st.none(),
+    st.none(),
+    st.uuids().map(str),
     st.sampled_from(["", "\t", "k" * 256, "k" * 255, "same-key", "é", "key with spaces"]),
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=40),
 )
 content_types = st.one_of(
-    st.none(), st.just("application/json"),
-    st.sampled_from(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin-1", "*/*"]),
+    st.none(),
+    st.just("application/json"),
+    st.sampled_from(
+        ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin-1", "*/*"]
+    ),
 )
 methods = st.one_of(
     st.sampled_from(sorted(TORNADO_METHODS)),
@@ -430,10 +508,7 @@ _CONTROL_CHARACTERS = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 def malformed_http(headers: dict) -> bool:
     """Header values with control characters aren't HTTP: tornado refuses them before routing."""
-    return any(
-        _CONTROL_CHARACTERS.search(value if isinstance(value, bytes) else value.encode("latin-1"))
-        for value in headers.values()
-    )
+    return any(_CONTROL_CHARACTERS.search(value if isinstance(value, bytes) else value.encode("latin-1")) for value in headers.values())
 
 
 def send_checked(world: World, method: str, path: str, headers: dict, body: bytes | None, counter: str):
@@ -517,8 +592,19 @@ def test_the_landing_page_refuses_unknown_tokens_cleanly(sandbox, world, token, 
     assert 400 <= status < 500
 
 
-@pytest.mark.parametrize("uri", ["", "%00", "octopus%3A%2F%2Fpayment%3Ftoken%3D" + "a" * 26, "x" * 3000, "%ff",
-                                 "octopus://payment?token=%00&return=%ff", "octopus%3A%2F%2F%5B", None])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "",
+        "%00",
+        "octopus%3A%2F%2Fpayment%3Ftoken%3D" + "a" * 26,
+        "x" * 3000,
+        "%ff",
+        "octopus://payment?token=%00&return=%ff",
+        "octopus%3A%2F%2F%5B",
+        None,
+    ],
+)
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
 def test_the_simulated_app_refuses_odd_links_cleanly(sandbox, world, uri, method):
     """No key here either (the customer's phone): odd, unknown or missing URIs are a 4xx page, never a 5xx."""
@@ -530,12 +616,16 @@ def test_the_simulated_app_refuses_odd_links_cleanly(sandbox, world, uri, method
 @pytest.mark.parametrize("chunked", [False, True])
 @pytest.mark.parametrize(
     "method, template",
-    [("POST", "/payments/setups"), ("PUT", "/payments/setups/{s}"), ("POST", "/payments/{p}/refunds"),
-     ("POST", "/_sandbox/clock"), ("GET", "/payments/{p}"), ("POST", "/payments/setups/{s}/confirm/octopus")],
+    [
+        ("POST", "/payments/setups"),
+        ("PUT", "/payments/setups/{s}"),
+        ("POST", "/payments/{p}/refunds"),
+        ("POST", "/_sandbox/clock"),
+        ("GET", "/payments/{p}"),
+        ("POST", "/payments/setups/{s}/confirm/octopus"),
+    ],
 )
-def test_bodies_over_the_limit_get_400_request_body_too_large_not_a_dropped_connection(
-    sandbox, world, method, template, chunked
-):
+def test_bodies_over_the_limit_get_400_request_body_too_large_not_a_dropped_connection(sandbox, world, method, template, chunked):
     """Sandbox rule: over ``MAX_BODY_BYTES`` is 400 ``request_malformed`` [request_body_too_large]."""
     path = template.format(s=world.open_setup, p=world.payments[1])
     for size in (server.MAX_BODY_BYTES + 1, 3 * server.MAX_BODY_BYTES):
@@ -591,10 +681,12 @@ def _send_chunked(world: World, method: str, path: str, body: bytes):
 @pytest.mark.parametrize("depth", [10, 900, 5_000, 100_000, 1_000_000])
 @pytest.mark.parametrize("opener", ["[", '{"a":'])
 def test_deeply_nested_json_is_refused_or_accepted_never_a_crash(sandbox, world, depth, opener):
-    for path, wrap in (("/payments/setups", lambda inner: b'{"amount": 1000, "currency": "HKD", "metadata": {"n": ' + inner + b"}}"),
-                       ("/payments/setups", lambda inner: inner),
-                       (f"/payments/{world.payments[1]}/refunds", lambda inner: b'{"reference": ' + inner + b"}"),
-                       ("/_sandbox/clock", lambda inner: b'{"advance_seconds": ' + inner + b"}")):
+    for path, wrap in (
+        ("/payments/setups", lambda inner: b'{"amount": 1000, "currency": "HKD", "metadata": {"n": ' + inner + b"}}"),
+        ("/payments/setups", lambda inner: inner),
+        (f"/payments/{world.payments[1]}/refunds", lambda inner: b'{"reference": ' + inner + b"}"),
+        ("/_sandbox/clock", lambda inner: b'{"advance_seconds": ' + inner + b"}"),
+    ):
         body = wrap(_nested(depth, opener))
         if len(body) > server.MAX_BODY_BYTES:
             body = body[: server.MAX_BODY_BYTES]  # truncated: unbalanced, so malformed
@@ -662,8 +754,14 @@ def test_the_clock_cannot_be_advanced_past_the_end_of_time(sandbox, world):
         for _ in range(9000):
             sandbox.state.advance_clock(year)
     assert refused.value.error_codes == ["advance_seconds_invalid"]
-    status = send_checked(world, "POST", "/_sandbox/clock", {**world.auth, "Content-Type": "application/json"},
-                          json.dumps({"advance_seconds": year}).encode(), "clock")
+    status = send_checked(
+        world,
+        "POST",
+        "/_sandbox/clock",
+        {**world.auth, "Content-Type": "application/json"},
+        json.dumps({"advance_seconds": year}).encode(),
+        "clock",
+    )
     assert status == 422
     # the API keeps answering (GETs compute expiry against the clock)
     assert world.raw.send("GET", f"/payments/{world.payments[0]}", world.auth)[0] == 200

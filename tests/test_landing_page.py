@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
+from conftest import KO_URL, OK_URL, decode_qr, pending_payment, ready_setup
 
 import octopus_nb
-from conftest import KO_URL, OK_URL, decode_qr, pending_payment, ready_setup
 from octopus_nb.qr import qr_png
 from octopus_nb.sandbox.store import decode_payment, encode_payment
 
@@ -65,8 +65,7 @@ def test_the_sandbox_link_opens_the_simulated_app_for_this_payment(client):
     uri = quote(payment["processing"]["octopus_uri"], safe="")
     assert f'<a id="sandbox-app" href="/_sandbox/octopus/app?uri={uri}"' in page
     assert "Sandbox only" in page
-    app = requests.get(urlsplit(landing(payment))._replace(path="/_sandbox/octopus/app", query=f"uri={uri}").geturl(),
-                       timeout=5)
+    app = requests.get(urlsplit(landing(payment))._replace(path="/_sandbox/octopus/app", query=f"uri={uri}").geturl(), timeout=5)
     assert app.status_code == 200 and '<dd id="reference">ORD-5023-4E89</dd>' in app.text
 
 
@@ -104,23 +103,30 @@ def test_status_route_while_pending_counts_down_on_the_sandbox_clock(client, san
     payment = pending_payment(client)
     first = status_of(sandbox, payment)
     assert first.status_code == 200 and first.headers["Cache-Control"] == "no-store"
-    assert first.json() == {"status": "Pending", "expires_on": "2026-04-30T09:15:00.000Z", "expires_in_seconds": 900,
-                            "redirect_url": None}
+    assert first.json() == {"status": "Pending", "expires_on": "2026-04-30T09:15:00.000Z", "expires_in_seconds": 900, "redirect_url": None}
     octopus_nb.advance_clock(client, 61)
     assert status_of(sandbox, payment).json()["expires_in_seconds"] == 839
     assert '<dd id="expires_in">13:59</dd>' in requests.get(landing(payment), timeout=5).text
 
 
-@pytest.mark.parametrize("action, status, target", [
-    ("approve", "Captured", OK_URL), ("decline", "Declined", KO_URL), ("fail_capture", "Declined", KO_URL),
-    ("expire", "Expired", KO_URL),
-])
+@pytest.mark.parametrize(
+    "action, status, target",
+    [
+        ("approve", "Captured", OK_URL),
+        ("decline", "Declined", KO_URL),
+        ("fail_capture", "Declined", KO_URL),
+        ("expire", "Expired", KO_URL),
+    ],
+)
 def test_once_settled_the_page_sends_the_browser_to_the_outcome_url(client, sandbox, action, status, target):
     payment = pending_payment(client)
     octopus_nb.simulate_customer(client, payment["id"], action)
     expected = f"{target}?cko-payment-id={payment['id']}"
     assert status_of(sandbox, payment).json() == {
-        "status": status, "expires_on": "2026-04-30T09:15:00.000Z", "expires_in_seconds": 0, "redirect_url": expected,
+        "status": status,
+        "expires_on": "2026-04-30T09:15:00.000Z",
+        "expires_in_seconds": 0,
+        "redirect_url": expected,
     }
     reloaded = requests.get(landing(payment), allow_redirects=False, timeout=5)  # opened or reloaded after it settled
     assert reloaded.status_code == 303 and reloaded.headers["Location"] == expected

@@ -6,12 +6,11 @@ import io
 import sys
 
 import pytest
+from conftest import pending_payment, ready_setup
 
 import octopus_nb
 from octopus_nb._shared.contract import TERMINAL_STATUSES
 from octopus_nb.lifecycle import IOS_URL_TEMPLATE
-
-from conftest import pending_payment, ready_setup
 
 REAL_SANDBOX_KEY = "sk_sbox_" + "a" * 27
 
@@ -65,7 +64,9 @@ def test_redirect_targets_repr_is_deterministic_and_html_escapes():
     payment = {
         "id": "pay_x",
         "processing": {
-            "landing_url": "https://h/?token=t&x=<b>", "octopus_uri": "octopus://payment?token=t", "token": "t",
+            "landing_url": "https://h/?token=t&x=<b>",
+            "octopus_uri": "octopus://payment?token=t",
+            "token": "t",
         },
     }
     targets = octopus_nb.redirect_targets(payment)

@@ -41,8 +41,7 @@ ENVIRONMENTS = {environment.name: environment for environment in lock_platforms.
 @pytest.fixture(scope="module")
 def parsed() -> dict:
     """Each lock's pins and its groups' requirements, read once for the 60 cases below."""
-    return {lock: (lock_platforms.read_lock(path), lock_platforms.direct_requirements(groups))
-            for lock, (path, groups) in LOCKS.items()}
+    return {lock: (lock_platforms.read_lock(path), lock_platforms.direct_requirements(groups)) for lock, (path, groups) in LOCKS.items()}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -57,8 +56,7 @@ def test_the_lock_pins_everything_a_resolution_needs_there(parsed, lock, environ
 def test_the_matrix_is_what_the_readme_and_pyproject_promise():
     pythons = {environment.python.rsplit(".", 1)[0] for environment in lock_platforms.ENVIRONMENTS}
     assert pythons == {"3.11", "3.12", "3.13", "3.14"}
-    assert set(lock_platforms.PLATFORMS) == {"linux-x86_64", "linux-aarch64", "macos-arm64", "macos-x86_64",
-                                             "windows-amd64"}
+    assert set(lock_platforms.PLATFORMS) == {"linux-x86_64", "linux-aarch64", "macos-arm64", "macos-x86_64", "windows-amd64"}
     requires_python = SpecifierSet(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"])
     floor = min(lock_platforms.PYTHONS, key=lambda version: tuple(map(int, version.split("."))))
     assert floor in requires_python and "3.10.13" not in requires_python, "test from requires-python's floor"
@@ -86,21 +84,24 @@ def test_a_lock_missing_a_platform_requirement_fails_there_only(dropped, environ
 
 def test_a_release_that_refuses_the_python_fails():
     """soupsieve 4.1.3 needs Python >= 3.11.5: pinned for every Python, it breaks Debian 12's 3.11.2."""
-    pins = [replace(pin, marker=None) if pin.name == "soupsieve" else pin
-            for pin in lock_platforms.read_lock(ROOT / "requirements.txt")
-            if not (pin.name == "soupsieve" and pin.version != "4.1.3")]
-    found = lock_platforms.problems(pins, lock_platforms.direct_requirements(lock_platforms.LOCK_GROUPS), RECORDED,
-                                    ENVIRONMENTS["cpython-3.11.2-linux-x86_64"])
+    pins = [
+        replace(pin, marker=None) if pin.name == "soupsieve" else pin
+        for pin in lock_platforms.read_lock(ROOT / "requirements.txt")
+        if not (pin.name == "soupsieve" and pin.version != "4.1.3")
+    ]
+    found = lock_platforms.problems(
+        pins, lock_platforms.direct_requirements(lock_platforms.LOCK_GROUPS), RECORDED, ENVIRONMENTS["cpython-3.11.2-linux-x86_64"]
+    )
     assert "soupsieve==4.1.3 requires Python >=3.11.5" in found
 
 
 def test_a_pin_without_hashes_or_pinned_twice_fails():
     pins = lock_platforms.read_lock(ROOT / "requirements.txt")
     requests_pin = next(pin for pin in pins if pin.name == "requests")
-    broken = [replace(pin, hashes=0) if pin is requests_pin else pin for pin in pins] + [replace(requests_pin,
-                                                                                                 version="2.0.0")]
-    found = lock_platforms.problems(broken, lock_platforms.direct_requirements(lock_platforms.LOCK_GROUPS), RECORDED,
-                                    ENVIRONMENTS["cpython-3.12.0-linux-aarch64"])
+    broken = [replace(pin, hashes=0) if pin is requests_pin else pin for pin in pins] + [replace(requests_pin, version="2.0.0")]
+    found = lock_platforms.problems(
+        broken, lock_platforms.direct_requirements(lock_platforms.LOCK_GROUPS), RECORDED, ENVIRONMENTS["cpython-3.12.0-linux-aarch64"]
+    )
     assert f"requests=={requests_pin.version} has no hash" in found
     assert any("requests is pinned twice" in problem for problem in found)
 
@@ -119,10 +120,8 @@ def test_the_recorded_metadata_is_what_the_installed_releases_declare():
             continue  # another fork's release (or a stale .venv, which test_binder reports)
         declared = sorted(str(Requirement(line)) for line in installed.requires or ())
         assert sorted(str(Requirement(line)) for line in RECORDED[key]["requires_dist"]) == declared, key
-        assert SpecifierSet(RECORDED[key]["requires_python"] or "") == SpecifierSet(
-            installed.metadata["Requires-Python"] or ""), key
+        assert SpecifierSet(RECORDED[key]["requires_python"] or "") == SpecifierSet(installed.metadata["Requires-Python"] or ""), key
         compared += 1
     assert compared > 100
-    stale = sorted(set(RECORDED) - {f"{pin.name}=={pin.version}" for pin in
-                                    lock_platforms.read_lock(ROOT / "requirements.txt")})
+    stale = sorted(set(RECORDED) - {f"{pin.name}=={pin.version}" for pin in lock_platforms.read_lock(ROOT / "requirements.txt")})
     assert not stale, f"recorded but no longer pinned: {stale} (run make lock)"

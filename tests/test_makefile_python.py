@@ -15,8 +15,9 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 
 def _which_python(*settings: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", "-s", "which-python", *settings], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["make", "--no-print-directory", "-s", "which-python", *settings], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_the_first_candidate_that_runs_and_is_supported_is_used(tmp_path):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 import requests
+from conftest import ready_setup
 
 import octopus_nb
-from conftest import ready_setup
 
 
 @pytest.fixture
@@ -32,7 +32,10 @@ def verified(page: str) -> str:
 def test_return_urls_are_the_merchants_pages_on_loopback(merchant):
     base = merchant.url.removesuffix("/webhooks")
     assert (merchant.success_url, merchant.failure_url, merchant.app_return_url) == (
-        f"{base}/return/success", f"{base}/return/failure", f"{base}/return/app")
+        f"{base}/return/success",
+        f"{base}/return/failure",
+        f"{base}/return/app",
+    )
 
 
 def test_return_urls_need_a_running_receiver():
@@ -49,7 +52,8 @@ def test_the_desktop_follows_the_payment_to_the_success_page_which_verifies_it(c
     assert landed.url == f"{merchant.success_url}?cko-payment-id={payment['id']}"
     assert landed.heading == "Thank you: your payment was received"
     assert [{k: r[k] for k in ("page", "payment_id", "status")} for r in merchant.returns] == [
-        {"page": "success", "payment_id": payment["id"], "status": "Captured"}]
+        {"page": "success", "payment_id": payment["id"], "status": "Captured"}
+    ]
     assert merchant.returns[0]["at"].endswith("+00:00")
     # the merchant's lookup is the merchant's own API call, in its history
     assert client.history.to_frame()["path"].iloc[-1] == f"/payments/{payment['id']}"
@@ -117,10 +121,8 @@ def test_clear_forgets_returns_too_and_the_pages_escape_what_they_show(client, m
 
 def test_the_devices_are_refused_on_checkout_before_any_request():
     checkout = octopus_nb.connect("sandbox", secret_key="sk_sbox_" + "a" * 27, prefix="vkuhvk4v")
-    payment = {"id": "pay_x", "processing": {"landing_url": "https://x", "octopus_uri": "octopus://payment?token=t",
-                                             "token": "t"}}
-    for play in (lambda: octopus_nb.open_landing_page(checkout, payment),
-                 lambda: octopus_nb.press_in_app(checkout, payment, "pay")):
+    payment = {"id": "pay_x", "processing": {"landing_url": "https://x", "octopus_uri": "octopus://payment?token=t", "token": "t"}}
+    for play in (lambda: octopus_nb.open_landing_page(checkout, payment), lambda: octopus_nb.press_in_app(checkout, payment, "pay")):
         with pytest.raises(octopus_nb.NotASandboxError):
             play()
     with pytest.raises(ValueError, match="Unknown button"):

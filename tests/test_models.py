@@ -21,15 +21,21 @@ def state():
     [
         ({}, "ready", []),
         ({"currency": "USD"}, "unavailable", ["currency_not_supported"]),
-        ({"settings": {"success_url": OK, "failure_url": KO, "excluded_payment_methods": ["octopus"]}},
-         "unavailable", ["payment_method_excluded"]),
+        (
+            {"settings": {"success_url": OK, "failure_url": KO, "excluded_payment_methods": ["octopus"]}},
+            "unavailable",
+            ["payment_method_excluded"],
+        ),
         ({"amount": 1005}, "invalid", ["amount_must_end_in_zero"]),
         ({"settings": {"failure_url": KO}}, "action_required", ["success_url_required"]),
         ({"settings": {"success_url": OK}}, "action_required", ["failure_url_required"]),
         ({"settings": {}}, "action_required", ["success_url_required", "failure_url_required"]),
         # every applicable flag is listed; the status is the first row's
-        ({"currency": "EUR", "amount": 1234, "settings": {}}, "unavailable",
-         ["currency_not_supported", "amount_must_end_in_zero", "success_url_required", "failure_url_required"]),
+        (
+            {"currency": "EUR", "amount": 1234, "settings": {}},
+            "unavailable",
+            ["currency_not_supported", "amount_must_end_in_zero", "success_url_required", "failure_url_required"],
+        ),
     ],
 )
 def test_every_readiness_row(state, change, status, flags):
@@ -40,15 +46,27 @@ def test_every_readiness_row(state, change, status, flags):
 
 def test_validation_lists_every_problem(state):
     with pytest.raises(InvalidRequest) as caught:
-        state.create_payment_setup({
-            "amount": -5, "currency": "hkd", "processing_channel_id": "pc_nope", "payment_type": "Weekly",
-            "reference": "r" * 81, "description": "d" * 101,
-            "settings": {"success_url": "ftp://x", "failure_url": "not a url"},
-            "customer": {"email": "someone@example.com"},
-        })
+        state.create_payment_setup(
+            {
+                "amount": -5,
+                "currency": "hkd",
+                "processing_channel_id": "pc_nope",
+                "payment_type": "Weekly",
+                "reference": "r" * 81,
+                "description": "d" * 101,
+                "settings": {"success_url": "ftp://x", "failure_url": "not a url"},
+                "customer": {"email": "someone@example.com"},
+            }
+        )
     assert caught.value.error_codes == [
-        "amount_invalid", "currency_invalid", "processing_channel_id_invalid", "payment_type_invalid",
-        "reference_invalid", "description_invalid", "success_url_invalid", "failure_url_invalid",
+        "amount_invalid",
+        "currency_invalid",
+        "processing_channel_id_invalid",
+        "payment_type_invalid",
+        "reference_invalid",
+        "description_invalid",
+        "success_url_invalid",
+        "failure_url_invalid",
         "customer_email_invalid",
     ]
 
@@ -169,7 +187,11 @@ def test_events_follow_the_lifecycle(state):
     state.approve_payment(payment["id"])
     state.refund_payment(payment["id"], {"amount": 500})
     assert [e.type for e in state.events] == [
-        "payment_pending", "payment_capture_pending", "payment_captured", "payment_refund_pending", "payment_refunded",
+        "payment_pending",
+        "payment_capture_pending",
+        "payment_captured",
+        "payment_refund_pending",
+        "payment_refunded",
     ]
     captured = state.events[2].body
     assert captured["data"]["id"] == payment["id"] and captured["data"]["action_id"].startswith("act_")
@@ -202,8 +224,7 @@ def test_one_seed_gives_identical_state_and_reset_restarts_it(state):
 
 def test_unseeded_tokens_come_from_the_os():
     state = SandboxState()
-    tokens = {state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")["processing"]["token"]
-              for _ in range(50)}
+    tokens = {state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")["processing"]["token"] for _ in range(50)}
     assert len(tokens) == 50 and all(len(t) == 26 for t in tokens)
 
 
@@ -264,10 +285,19 @@ def test_payment_type_outside_the_list_is_invalid(state, payment_type):
     assert caught.value.error_codes == ["payment_type_invalid"]
 
 
-@pytest.mark.parametrize("channel, valid", [
-    ("pc_" + "a" * 26, True), ("pc_" + "A1_" * 8 + "zz", True), ("pc_" + "a" * 25, False), ("pc_" + "a" * 27, False),
-    ("pc_" + "a" * 26 + "\n", False), ("pc_" + "é" * 26, False), ("PC_" + "a" * 26, False), ("pc_" + "a-" * 13, False),
-])
+@pytest.mark.parametrize(
+    "channel, valid",
+    [
+        ("pc_" + "a" * 26, True),
+        ("pc_" + "A1_" * 8 + "zz", True),
+        ("pc_" + "a" * 25, False),
+        ("pc_" + "a" * 27, False),
+        ("pc_" + "a" * 26 + "\n", False),
+        ("pc_" + "é" * 26, False),
+        ("PC_" + "a" * 26, False),
+        ("pc_" + "a-" * 13, False),
+    ],
+)
 def test_processing_channel_id_follows_the_api_reference_pattern(state, channel, valid):
     if valid:
         assert state.create_payment_setup({**READY, "processing_channel_id": channel})["processing_channel_id"] == channel
@@ -276,19 +306,22 @@ def test_processing_channel_id_follows_the_api_reference_pattern(state, channel,
             state.create_payment_setup({**READY, "processing_channel_id": channel})
 
 
-@pytest.mark.parametrize("metadata, valid", [
-    ({}, True),
-    ({f"k{i}": i for i in range(20)}, True),
-    ({f"k{i}": i for i in range(21)}, False),
-    ({"s": "x" * 255, "n": 1.5, "i": -3, "b": False}, True),
-    ({"s": "x" * 256}, False),
-    ({"none": None}, False),
-    ({"list": [1]}, False),
-    ({"object": {"a": 1}}, False),
-    ({"nan": float("nan")}, False),
-    ([["a", 1]], False),
-    ("text", False),
-])
+@pytest.mark.parametrize(
+    "metadata, valid",
+    [
+        ({}, True),
+        ({f"k{i}": i for i in range(20)}, True),
+        ({f"k{i}": i for i in range(21)}, False),
+        ({"s": "x" * 255, "n": 1.5, "i": -3, "b": False}, True),
+        ({"s": "x" * 256}, False),
+        ({"none": None}, False),
+        ({"list": [1]}, False),
+        ({"object": {"a": 1}}, False),
+        ({"nan": float("nan")}, False),
+        ([["a", 1]], False),
+        ("text", False),
+    ],
+)
 def test_metadata_limits(state, metadata, valid):
     if valid:
         assert state.create_payment_setup({**READY, "metadata": metadata})["metadata"] == metadata

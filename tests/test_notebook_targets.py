@@ -90,8 +90,9 @@ def pytest_sessionfinish(session):
 '''
 
 
-def _run_collection(tmp_path: Path, target: str, *, run_simulator_cells: bool = False,
-                    **env: str) -> tuple[dict, list[str], subprocess.CompletedProcess]:
+def _run_collection(
+    tmp_path: Path, target: str, *, run_simulator_cells: bool = False, **env: str
+) -> tuple[dict, list[str], subprocess.CompletedProcess]:
     """Collect every notebook under ``target`` in a guarded pytest subprocess; run the simulator-only cells if asked.
 
     Returns each cell's record (tags, skip mark, check option, outcome), the refused attempts to
@@ -102,13 +103,35 @@ def _run_collection(tmp_path: Path, target: str, *, run_simulator_cells: bool = 
     log, report = tmp_path / "guard.log", tmp_path / "cells.json"
     environ = {key: value for key, value in os.environ.items() if not key.startswith(("CKO_", "OCTOPUS_NB_"))}
     environ.update(
-        OCTOPUS_NB_TARGET=target, GUARD_LOG=str(log), REPORT_JSON=str(report), PYTHONPATH=str(tmp_path),
-        RUN_SIMULATOR_CELLS="1" if run_simulator_cells else "0", **env,
+        OCTOPUS_NB_TARGET=target,
+        GUARD_LOG=str(log),
+        REPORT_JSON=str(report),
+        PYTHONPATH=str(tmp_path),
+        RUN_SIMULATOR_CELLS="1" if run_simulator_cells else "0",
+        **env,
     )
     command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "guard_plugin",
-        "-p", "report_plugin", "-p", "nbval", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
-        "notebooks/sanitize-live.cfg", "-p", "no:python", "notebooks/",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-p",
+        "guard_plugin",
+        "-p",
+        "report_plugin",
+        "-p",
+        "nbval",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        "notebooks/sanitize-live.cfg",
+        "-p",
+        "no:python",
+        "notebooks/",
     ]
     result = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
     cells = json.loads(report.read_text()) if report.exists() else {}
@@ -126,7 +149,11 @@ def _tagged(tag: str) -> int:
 
 def test_checkout_sandbox_target_skips_every_simulator_only_cell_and_stays_on_loopback(tmp_path):
     cells, attempts, result = _run_collection(
-        tmp_path, "sandbox", run_simulator_cells=True, CKO_SECRET_KEY=FAKE_KEY, CKO_PREFIX="abcd1234",
+        tmp_path,
+        "sandbox",
+        run_simulator_cells=True,
+        CKO_SECRET_KEY=FAKE_KEY,
+        CKO_PREFIX="abcd1234",
         CKO_PROCESSING_CHANNEL_ID="pc_" + "q" * 26,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

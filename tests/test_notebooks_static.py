@@ -117,8 +117,11 @@ def test_stored_qr_codes_decode_to_what_the_notebook_shows(path):
         if png is None:
             continue
         label = _text(output.get("data", {}).get("text/plain", ""))
-        codes = [code for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(_text(png)))))
-                 if code.format == zxingcpp.BarcodeFormat.QRCode]
+        codes = [
+            code
+            for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(_text(png)))))
+            if code.format == zxingcpp.BarcodeFormat.QRCode
+        ]
         if label.startswith("<QR code of"):
             assert codes, f"{path.name}: a stored QR code ({label}) does not decode"
         for code in codes:
@@ -189,7 +192,7 @@ def _sanitize_rules(name: str) -> list[tuple[str, str]]:
     for n, line in enumerate(lines):
         if line.startswith("regex: "):
             assert lines[n - 1].startswith("#"), f"sanitize rule {line!r} needs a comment line above it"
-            re.compile(line[len("regex: "):])
+            re.compile(line[len("regex: ") :])
         assert line == line.rstrip(), f"{name}: trailing space in {line!r} (nbval keeps it)"
     return rules
 
@@ -211,8 +214,15 @@ def test_live_sanitize_file_masks_what_differs_between_servers_and_nothing_else(
         return text
 
     assert sanitize(stored) == sanitize(live)
-    for kept in ("Captured", "payment_setup_already_confirmed", "amount=1000", "https://example.com/payments/success",
-                 "422 request_invalid", "ORD-5023-4E89", "octopus://payment?token="):
+    for kept in (
+        "Captured",
+        "payment_setup_already_confirmed",
+        "amount=1000",
+        "https://example.com/payments/success",
+        "422 request_invalid",
+        "ORD-5023-4E89",
+        "octopus://payment?token=",
+    ):
         assert kept in sanitize(kept), f"sanitize-live.cfg must not mask {kept!r}"
 
 

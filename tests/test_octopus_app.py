@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
+from conftest import KO_URL, OK_URL, pending_payment
 
 import octopus_nb
-from conftest import KO_URL, OK_URL, pending_payment
 
 HTML = "text/html; charset=utf-8"
 #: each button, the customer action it plays, and the status it leaves
@@ -61,8 +61,7 @@ def test_each_button_moves_the_payment_exactly_as_simulate_customer(client, sand
     assert paid["status"] == simulated["status"] == status
     assert paid["approved"] == simulated["approved"]
     strip = lambda actions: [(a["type"], a["approved"], a["amount"], a["response_code"]) for a in actions]  # noqa: E731
-    assert strip(octopus_nb.get_payment_actions(client, in_app["id"])) == strip(
-        octopus_nb.get_payment_actions(client, by_code["id"]))
+    assert strip(octopus_nb.get_payment_actions(client, in_app["id"])) == strip(octopus_nb.get_payment_actions(client, by_code["id"]))
     assert event_types(sandbox, in_app["id"]) == event_types(sandbox, by_code["id"])
 
 
@@ -86,17 +85,20 @@ def test_cancel_in_the_ios_form_also_returns_and_the_desktop_page_follows_to_fai
     assert landing.headers["Location"] == f"{KO_URL}?cko-payment-id={payment['id']}"
 
 
-@pytest.mark.parametrize("uri, status, says", [
-    ("https://example.com/pay?token=abc", 400, "Not an Octopus link"),
-    ("", 400, "Not an Octopus link"),
-    ("octopus://other?token=abc", 400, "Not an Octopus link"),
-    ("octopus://payment", 400, "No payment in this link"),
-    ("octopus://payment?token=", 400, "No payment in this link"),
-    ("octopus://payment?token=nosuchtoken", 404, "Payment not found"),
-    ("octopus://payment?token=TOKEN&return=javascript%3Aalert(1)", 400, "Bad return address"),
-    ("octopus://payment?token=TOKEN&return=no-scheme", 400, "Bad return address"),
-    ("octopus://[payment?token=TOKEN", 400, "Not an Octopus link"),
-])
+@pytest.mark.parametrize(
+    "uri, status, says",
+    [
+        ("https://example.com/pay?token=abc", 400, "Not an Octopus link"),
+        ("", 400, "Not an Octopus link"),
+        ("octopus://other?token=abc", 400, "Not an Octopus link"),
+        ("octopus://payment", 400, "No payment in this link"),
+        ("octopus://payment?token=", 400, "No payment in this link"),
+        ("octopus://payment?token=nosuchtoken", 404, "Payment not found"),
+        ("octopus://payment?token=TOKEN&return=javascript%3Aalert(1)", 400, "Bad return address"),
+        ("octopus://payment?token=TOKEN&return=no-scheme", 400, "Bad return address"),
+        ("octopus://[payment?token=TOKEN", 400, "Not an Octopus link"),
+    ],
+)
 def test_bad_links_are_4xx_pages_and_change_nothing(client, sandbox, uri, status, says):
     payment = pending_payment(client)
     uri = uri.replace("TOKEN", payment["processing"]["token"])
@@ -115,8 +117,10 @@ def test_an_unknown_button_is_a_400_page_and_changes_nothing(client, sandbox):
     assert octopus_nb.get_payment(client, payment["id"])["status"] == "Pending"
 
 
-@pytest.mark.parametrize("settle, title", [("approve", "Already paid"), ("decline", "Payment closed"),
-                                           ("fail_capture", "Payment closed"), ("expire", "Payment expired")])
+@pytest.mark.parametrize(
+    "settle, title",
+    [("approve", "Already paid"), ("decline", "Payment closed"), ("fail_capture", "Payment closed"), ("expire", "Payment expired")],
+)
 def test_a_payment_no_longer_pending_is_a_page_saying_so_and_nothing_changes(client, sandbox, settle, title):
     payment = pending_payment(client)
     octopus_nb.simulate_customer(client, payment["id"], settle)
@@ -178,10 +182,19 @@ def test_the_redirect_table_shows_the_sandbox_app_that_plays_each_device(client)
     payment = pending_payment(client)
     targets = octopus_nb.redirect_targets(payment, ios_return_url="myshop://done")
     assert [row[3] for row in targets.rows()] == [
-        octopus_nb.app_url(client, payment), octopus_nb.app_url(client, payment), octopus_nb.app_url(client, targets.ios)]
+        octopus_nb.app_url(client, payment),
+        octopus_nb.app_url(client, payment),
+        octopus_nb.app_url(client, targets.ios),
+    ]
     assert "in the sandbox" in targets._repr_html_() and "simulated app" in targets._repr_html_()
-    elsewhere = {"id": "pay_1", "processing": {"landing_url": "https://octopus.example/oos/payment/?token=t",
-                                               "octopus_uri": "octopus://payment?token=t", "token": "t"}}
+    elsewhere = {
+        "id": "pay_1",
+        "processing": {
+            "landing_url": "https://octopus.example/oos/payment/?token=t",
+            "octopus_uri": "octopus://payment?token=t",
+            "token": "t",
+        },
+    }
     live = octopus_nb.redirect_targets(elsewhere)
     assert live.apps == () and [row[3] for row in live.rows()] == ["", "", ""]
     assert "in the sandbox" not in live._repr_html_()

@@ -42,7 +42,11 @@ def _handler_verbs(handler: type) -> set[str]:
 
 def test_it_is_an_openapi_3_document_with_bearer_auth(spec):
     assert spec["openapi"].startswith("3.")
-    assert spec["components"]["securitySchemes"]["bearerAuth"] == {**spec["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        **spec["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+    }
     assert spec["security"] == [{"bearerAuth": []}]
     assert spec["components"]["parameters"]["IdempotencyKey"]["name"] == "Cko-Idempotency-Key"
     assert set(spec["components"]["headers"]) >= {"Cko-Request-Id", "Cko-Version"}
@@ -110,14 +114,19 @@ def test_the_2026_11_29_changes_are_described(spec):
     assert _resolve(spec, confirm["202"]["content"]["application/json"]["schema"]) is schemas["ConfirmedPayment"]
     assert _resolve(spec, confirm["200"]["content"]["application/json"]["schema"]) is schemas["ConfirmedSetup"]
     assert schemas["ConfirmResponse"]["oneOf"] == [
-        {"$ref": "#/components/schemas/ConfirmedPayment"}, {"$ref": "#/components/schemas/ConfirmedSetup"},
+        {"$ref": "#/components/schemas/ConfirmedPayment"},
+        {"$ref": "#/components/schemas/ConfirmedSetup"},
     ]
     refund = paths["/payments/{payment_id}/refunds"]["post"]["responses"]
     assert _resolve(spec, refund["403"])["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ActionNotAllowedError"}
     assert schemas["ActionNotAllowedError"]["properties"]["error_codes"]["items"]["enum"] == ["refund_not_allowed"]
     assert "request_in_progress" in schemas["ConflictError"]["properties"]["error_codes"]["items"]["enum"]
-    for path, verb in (("/payments/setups", "post"), ("/payments/setups/{setup_id}", "put"),
-                       ("/payments/setups/{setup_id}/confirm/{payment_method_name}", "post"), ("/payments/{payment_id}/refunds", "post")):
+    for path, verb in (
+        ("/payments/setups", "post"),
+        ("/payments/setups/{setup_id}", "put"),
+        ("/payments/setups/{setup_id}/confirm/{payment_method_name}", "post"),
+        ("/payments/{payment_id}/refunds", "post"),
+    ):
         assert "409" in paths[path][verb]["responses"], (verb, path)  # a duplicate in flight
     assert "/_sandbox/payments/{payment_id}/fail_capture" in paths
     assert set(schemas["Event"]["required"]) == {"id", "source", "type", "timestamp", "version", "data", "_links"}

@@ -27,7 +27,9 @@ from octopus_nb.sandbox.store import SCHEMA_VERSION
 KEY = "sk_sbox_octopusnbsandboxdefaultkey="
 AUTH = {"Authorization": f"Bearer {KEY}"}
 BODY = {
-    "amount": 1000, "currency": "HKD", "reference": "ORD-5023-4E89",
+    "amount": 1000,
+    "currency": "HKD",
+    "reference": "ORD-5023-4E89",
     "settings": {"success_url": "https://example.com/s", "failure_url": "https://example.com/f"},
 }
 
@@ -139,8 +141,9 @@ def test_workflows_events_and_invocations_survive_a_restart(tmp_path):
     assert before["status"] == "pending" and len(before["action_invocations"]) == 1
     with Sandbox(seed=7, state_path=path) as sandbox:
         url = sandbox.base_url
-        assert _relinked(call(url, "GET", f"/workflows/{workflow}").json(), shown["_links"]["self"]["href"].split("/workflows")[0], url) == \
-            _relinked(shown, shown["_links"]["self"]["href"].split("/workflows")[0], url)
+        assert _relinked(
+            call(url, "GET", f"/workflows/{workflow}").json(), shown["_links"]["self"]["href"].split("/workflows")[0], url
+        ) == _relinked(shown, shown["_links"]["self"]["href"].split("/workflows")[0], url)
         assert call(url, "GET", f"/workflows/{paused}").json()["active"] is False
         assert call(url, "GET", f"/workflows/events/{event['id']}/actions/{action}").json() == before
         call(url, "POST", "/_sandbox/clock", {"advance_seconds": 300})  # its first retry, queued before the restart
@@ -214,7 +217,9 @@ def test_reset_empties_the_file_and_the_model_api_persists_too(tmp_path):
 def start_cli(path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--seed", "7", "--state", str(path), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base_url = process.stdout.readline().strip()
     assert base_url.startswith("http://127.0.0.1:"), process.stderr.read()
@@ -223,7 +228,8 @@ def start_cli(path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
 
 #: a workflow whose webhook goes nowhere (nothing listens on port 9): every delivery is queued and retried
 DEAD_WORKFLOW = {
-    "name": "dead", "conditions": [{"type": "event", "events": {"gateway": ["payment_pending"]}}],
+    "name": "dead",
+    "conditions": [{"type": "event", "events": {"gateway": ["payment_pending"]}}],
     "actions": [{"type": "webhook", "url": "http://127.0.0.1:9/hooks", "signature": {"method": "HMACSHA256", "key": "whsec"}}],
 }
 
@@ -312,7 +318,9 @@ def refused(path: Path) -> str:
     before = (path.read_bytes(), path.stat().st_mtime_ns)
     result = subprocess.run(
         [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--state", str(path)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2 and result.stdout == ""
     message = result.stderr.strip()
@@ -353,7 +361,9 @@ def test_a_file_in_use_is_refused(tmp_path):
         call(base_url, "POST", "/payments/setups", BODY)
         result = subprocess.run(
             [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", "--state", str(path)],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert result.returncode == 2 and "in use by another running sandbox" in result.stderr
         assert "\n" not in result.stderr.strip()

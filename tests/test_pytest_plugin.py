@@ -75,12 +75,15 @@ def test_fixtures_are_isolated_per_test_and_per_worker_under_xdist(merchant_proj
 
 
 def test_the_seed_option_changes_the_ids(merchant_project):
-    result = merchant_project.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-seed", "8")
+    result = merchant_project.runpytest_subprocess(
+        *NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-seed", "8"
+    )
     result.assert_outcomes(passed=5, failed=6)  # the six id checks expect seed 7's first setup id
 
 
 def test_the_confirm_response_option_picks_the_shape(pytester):
-    pytester.makepyfile(test_shape="""
+    pytester.makepyfile(
+        test_shape="""
 import octopus_nb
 
 def test_confirm_answers_with_the_setup(octopus_client):
@@ -88,13 +91,17 @@ def test_confirm_answers_with_the_setup(octopus_client):
         success_url="https://shop.example/ok", failure_url="https://shop.example/ko")
     answer = octopus_nb.confirm_payment_setup(octopus_client, setup["id"])
     assert answer.status == 200 and answer["latest_payment"]["status"] == "Pending"
-""")
-    result = pytester.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-confirm-response", "setup")
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        *NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-p", "no:xdist", "--octopus-confirm-response", "setup"
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_the_receiver_fixture_is_subscribed_to_the_tests_sandbox(pytester):
-    pytester.makepyfile(test_hooks="""
+    pytester.makepyfile(
+        test_hooks="""
 import octopus_nb
 
 def test_events_reach_the_receiver(octopus_client, octopus_receiver):
@@ -109,10 +116,13 @@ def test_events_reach_the_receiver(octopus_client, octopus_receiver):
 def test_the_next_test_has_a_fresh_subscription(octopus_client, octopus_receiver):
     from octopus_nb.workflows import list_workflows
     assert len(list_workflows(octopus_client)) == 1
-""")
+"""
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
     result.assert_outcomes(passed=2)
 
 
 def test_the_options_are_documented_in_help(pytester):
-    pytester.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "--help").stdout.fnmatch_lines(["*--octopus-seed*", "*--octopus-confirm-response*"])
+    pytester.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "--help").stdout.fnmatch_lines(
+        ["*--octopus-seed*", "*--octopus-confirm-response*"]
+    )

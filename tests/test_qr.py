@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
+from conftest import decode_qr as decode
+from conftest import pending_payment
 
 import octopus_nb
-from conftest import decode_qr as decode, pending_payment
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -16,12 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from conftest import KO_URL, OK_URL
 
 import octopus_nb
 from octopus_nb.control import simulate_customer
 from octopus_nb.sandbox import exceptions
-
-from conftest import KO_URL, OK_URL
 
 THREADS = 8
 FLOWS_PER_THREAD = 10
@@ -66,9 +65,7 @@ def test_many_threads_running_whole_flows_end_consistently(sandbox):
         with octopus_nb.connect(base_url=sandbox.base_url, secret_key=sandbox.secret_key) as client:
             for number in range(FLOWS_PER_THREAD):
                 amount = 1000 + 10 * (thread * FLOWS_PER_THREAD + number)
-                setup = octopus_nb.create_payment_setup(
-                    client, amount=amount, currency="HKD", success_url=OK_URL, failure_url=KO_URL
-                )
+                setup = octopus_nb.create_payment_setup(client, amount=amount, currency="HKD", success_url=OK_URL, failure_url=KO_URL)
                 payment = octopus_nb.confirm_payment_setup(client, setup["id"])
                 simulate_customer(client, payment["id"], "approve")
                 octopus_nb.refund_payment(client, payment["id"], amount=10)

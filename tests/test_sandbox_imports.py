@@ -107,8 +107,7 @@ except StateFileError as exc:
 
 def test_the_in_memory_sandbox_runs_without_posix_file_locks(tmp_path):
     """Only ``--state`` needs ``fcntl``; without it the rest runs and ``--state`` is refused in one line."""
-    result = subprocess.run([sys.executable, "-c", _WITHOUT_FCNTL, str(tmp_path / "state.db")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", _WITHOUT_FCNTL, str(tmp_path / "state.db")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     base_url, refusal = result.stdout.splitlines()
     assert base_url.startswith("http://127.0.0.1:")

@@ -21,14 +21,17 @@ SPEC_PATH = Path(handlers.__file__).with_name("openapi.yaml")
 #: examples per operation: small, so the module stays well under 30 s on two cores
 MAX_EXAMPLES = 20
 
-CONFIG = schemathesis.Config.from_dict({
-    "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-    "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+    }
+)
 schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG).exclude(
     # A generated webhook URL would send the sandbox's deliveries to whatever host it names: tests
     # only ever talk to loopback. test_webhook_delivery.py covers this route with a real receiver.
-    path="/_sandbox/webhooks", method="PUT",
+    path="/_sandbox/webhooks",
+    method="PUT",
 )
 
 
@@ -36,7 +39,11 @@ schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG).exclude(
 #: OpenAPI 3.0 cannot say of an object's keys (``propertyNames`` is 3.1), so schema-valid and
 #: schema-invalid bodies there are not what the sandbox accepts and refuses; every other check
 #: runs, and test_workflows.py holds the header rules on the wire.
-HEADER_KEYED = {("POST", "/workflows"), ("POST", "/workflows/{workflow_id}/actions"), ("PUT", "/workflows/{workflow_id}/actions/{action_id}")}
+HEADER_KEYED = {
+    ("POST", "/workflows"),
+    ("POST", "/workflows/{workflow_id}/actions"),
+    ("PUT", "/workflows/{workflow_id}/actions/{action_id}"),
+}
 
 
 @schema.parametrize()
@@ -47,7 +54,9 @@ def test_every_answer_follows_the_document(case, sandbox):
     sandbox.reset()
     keyed = (case.method.upper(), case.path) in HEADER_KEYED
     case.call_and_validate(
-        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.secret_key}"}, timeout=10,
+        base_url=sandbox.base_url,
+        headers={"Authorization": f"Bearer {sandbox.secret_key}"},
+        timeout=10,
         excluded_checks=[positive_data_acceptance, negative_data_rejection] if keyed else None,
     )
     # faults accepted by PUT /_sandbox/faults end with the reset before the next example

@@ -14,9 +14,11 @@ REPORT = "import os, sys; print('ran', sys.argv[1], 'against', os.environ['OCTOP
 
 def test_runs_side_by_side_each_get_a_process_of_their_own_and_print_whole():
     result = subprocess.run(
-        [sys.executable, "tools/second_process.py", "--jobs", "2", "--each", "a", "b", "c", "--",
-         sys.executable, "-c", REPORT, "{path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, "tools/second_process.py", "--jobs", "2", "--each", "a", "b", "c", "--", sys.executable, "-c", REPORT, "{path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1, result.stderr
     assert "failed against a fresh sandbox process: b" in result.stderr

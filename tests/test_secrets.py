@@ -21,12 +21,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import KO_URL, OK_URL
 
 import octopus_nb
 from octopus_nb.environments import connect
 from octopus_nb.sandbox import DEFAULT_SECRET_KEY, Sandbox, SandboxState
-
-from conftest import KO_URL, OK_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_SHAPE = re.compile(r"sk_(?:sbox_)?[a-z2-7]{26}[a-z2-7*#$=]")
@@ -136,7 +135,9 @@ def test_the_key_is_not_in_the_history_frame(secret_client):
 def _repository_files() -> list[Path]:
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     ).stdout.split(b"\0")
     return [ROOT / name.decode() for name in listed if name and (ROOT / name.decode()).is_file()]
 
@@ -149,10 +150,7 @@ def test_the_repository_holds_no_key_but_the_documented_default():
         except (UnicodeDecodeError, OSError):
             continue  # binary (images): keys are text
         keys = {key for key in KEY_SHAPE.findall(text) if key != DEFAULT_SECRET_KEY and not _placeholder(key)}
-        tokens = {
-            token for token in BEARER_TOKEN.findall(text)
-            if DEFAULT_SECRET_KEY not in token and not _placeholder(token.split()[-1])
-        }
+        tokens = {token for token in BEARER_TOKEN.findall(text) if DEFAULT_SECRET_KEY not in token and not _placeholder(token.split()[-1])}
         if keys or tokens:
             found[str(path.relative_to(ROOT))] = sorted(keys | tokens)
     assert not found, f"key-shaped strings in the repository: {found}"
@@ -213,8 +211,15 @@ def no_network(monkeypatch):
         dict(base_url="https://abcd1234.api.sandbox.checkout.com", secret_key=LIVE_SECRET),
         dict(environment="sandbox", secret_key="not-a-key", prefix="abcd1234"),
     ],
-    ids=["production-no-opt-in", "production-url-no-opt-in", "sandbox-key-to-production", "sandbox-key-to-production-url",
-         "live-key-to-sandbox", "live-key-to-sandbox-url", "malformed-key"],
+    ids=[
+        "production-no-opt-in",
+        "production-url-no-opt-in",
+        "sandbox-key-to-production",
+        "sandbox-key-to-production-url",
+        "live-key-to-sandbox",
+        "live-key-to-sandbox-url",
+        "malformed-key",
+    ],
 )
 def test_refused_configurations_fail_before_any_network(no_network, arguments):
     with pytest.raises(octopus_nb.ConfigurationError) as refused:
@@ -222,7 +227,9 @@ def test_refused_configurations_fail_before_any_network(no_network, arguments):
     assert isinstance(refused.value, ValueError)
     message = str(refused.value)
     assert not _leaks(message, LIVE_SECRET) and not _leaks(message, SECRET)
-    if "allow_production" not in arguments and (arguments.get("environment") == "production" or "api.checkout" in arguments.get("base_url", "")):
+    if "allow_production" not in arguments and (
+        arguments.get("environment") == "production" or "api.checkout" in arguments.get("base_url", "")
+    ):
         assert "allow_production=True" in message
 
 
@@ -252,9 +259,16 @@ CONTROL_ROUTES = [
     ("POST", "/_sandbox/payments/pay_aaaaaaaaaaaaaaaaaaaaaaaaaa/approve"),
     ("POST", "/_sandbox/payments/pay_aaaaaaaaaaaaaaaaaaaaaaaaaa/decline"),
     ("POST", "/_sandbox/payments/pay_aaaaaaaaaaaaaaaaaaaaaaaaaa/expire"),
-    ("GET", "/_sandbox/clock"), ("POST", "/_sandbox/clock"), ("GET", "/_sandbox/stats"), ("POST", "/_sandbox/reset"),
-    ("GET", "/_sandbox/webhooks"), ("PUT", "/_sandbox/webhooks"), ("GET", "/_sandbox/webhooks/deliveries"),
-    ("POST", "/_sandbox/webhooks/flush"), ("GET", "/_sandbox/faults"), ("PUT", "/_sandbox/faults"),
+    ("GET", "/_sandbox/clock"),
+    ("POST", "/_sandbox/clock"),
+    ("GET", "/_sandbox/stats"),
+    ("POST", "/_sandbox/reset"),
+    ("GET", "/_sandbox/webhooks"),
+    ("PUT", "/_sandbox/webhooks"),
+    ("GET", "/_sandbox/webhooks/deliveries"),
+    ("POST", "/_sandbox/webhooks/flush"),
+    ("GET", "/_sandbox/faults"),
+    ("PUT", "/_sandbox/faults"),
 ]
 
 
@@ -274,9 +288,7 @@ def test_unseeded_landing_tokens_are_unguessable_and_distinct():
     assert isinstance(state.random, random.SystemRandom)
     tokens = []
     for _ in range(300):
-        setup = state.create_payment_setup(
-            {"amount": 1000, "currency": "HKD", "settings": {"success_url": OK_URL, "failure_url": KO_URL}}
-        )
+        setup = state.create_payment_setup({"amount": 1000, "currency": "HKD", "settings": {"success_url": OK_URL, "failure_url": KO_URL}})
         tokens.append(state.confirm_payment_setup(setup["id"], "octopus")["processing"]["token"])
     assert len(set(tokens)) == len(tokens)
     assert all(len(token) >= 26 and set(token) <= set(_BASE32) for token in tokens)
@@ -308,12 +320,20 @@ def test_a_token_pays_once_and_a_guessed_one_reaches_nothing(sandbox, client):
 
 def test_the_webhook_receiver_refuses_forgeries_wrong_keys_and_repeats():
     from octopus_nb.receiver import WebhookReceiver as receiver_class
+
     key = "whsec-" + _random_key()[8:]
-    event = {"id": "evt_" + "c" * 26, "type": "payment_captured", "source": "gateway", "timestamp": "2026-04-30T09:00:00.000Z",
-             "data": {"id": "pay_" + "d" * 26, "amount": 1000, "currency": "HKD", "status": "Captured"}, "_links": {}}
+    event = {
+        "id": "evt_" + "c" * 26,
+        "type": "payment_captured",
+        "source": "gateway",
+        "timestamp": "2026-04-30T09:00:00.000Z",
+        "data": {"id": "pay_" + "d" * 26, "amount": 1000, "currency": "HKD", "status": "Captured"},
+        "_links": {},
+    }
     body = json.dumps(event).encode()
     good = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
     with receiver_class(key) as receiver:
+
         def deliver(payload: bytes, signature: str | None) -> int:
             headers = {"Content-Type": "application/json"}
             if signature is not None:

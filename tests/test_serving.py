@@ -22,8 +22,7 @@ def test_stop_returns_even_if_the_background_task_swallows_a_cancellation():
             swallowed.set()  # and carry on, as the race does
         await asyncio.sleep(3600)
 
-    server = ServerThread(tornado.web.Application([]), "127.0.0.1", 0, name="test-serving", max_body_size=1024,
-                          background=stubborn)
+    server = ServerThread(tornado.web.Application([]), "127.0.0.1", 0, name="test-serving", max_body_size=1024, background=stubborn)
     server.start()
     stopper = threading.Thread(target=server.stop, daemon=True)
     stopper.start()

@@ -34,8 +34,14 @@ def test_a_request_sent_at_start_up_gets_links_with_the_host(tmp_path, persisten
             # Send as early as the port accepts connections, until one request has been answered.
             while not answers:
                 try:
-                    answers.append(requests.post(f"http://127.0.0.1:{port}/payments/setups", json=BODY, timeout=5,
-                                                 headers={"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"}))
+                    answers.append(
+                        requests.post(
+                            f"http://127.0.0.1:{port}/payments/setups",
+                            json=BODY,
+                            timeout=5,
+                            headers={"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"},
+                        )
+                    )
                 except requests.ConnectionError:
                     started.set()
 

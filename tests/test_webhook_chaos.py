@@ -13,10 +13,10 @@ import threading
 from collections import Counter
 
 import pytest
+from conftest import KO_URL, OK_URL
 from werkzeug import Request, Response
 
 import octopus_nb
-from conftest import KO_URL, OK_URL
 from octopus_nb.control import advance_clock, configure_webhooks, flush_webhooks, webhook_chaos, webhook_deliveries
 from octopus_nb.receiver import WebhookReceiver
 from octopus_nb.sandbox.chaos import CHAOS_OFF, WebhookChaos
@@ -35,7 +35,12 @@ def receiver():
 
 def start_payment(client, reference: str, amount: int = 2000) -> dict:
     setup = octopus_nb.create_payment_setup(
-        client, amount=amount, currency="HKD", success_url=OK_URL, failure_url=KO_URL, reference=reference,
+        client,
+        amount=amount,
+        currency="HKD",
+        success_url=OK_URL,
+        failure_url=KO_URL,
+        reference=reference,
     )
     return octopus_nb.confirm_payment_setup(client, setup["id"])
 
@@ -93,8 +98,10 @@ def test_receiver_keeps_every_real_event_once_and_rejects_every_forgery(sandbox,
     log = chaotic["log"]
     assert kinds(log)["duplicate"] > 0 and kinds(log)["forgery"] > 0
     assert counts == {
-        "deliveries": len(log), "accepted": len(real),
-        "duplicates": kinds(log)["duplicate"], "rejected": kinds(log)["forgery"],
+        "deliveries": len(log),
+        "accepted": len(real),
+        "duplicates": kinds(log)["duplicate"],
+        "rejected": kinds(log)["forgery"],
     }
     assert calm_counts == {"deliveries": len(real), "accepted": len(real), "duplicates": 0, "rejected": 0}
     assert all(entry["status_code"] == 401 for entry in log if entry["kind"] == "forgery")
@@ -180,7 +187,7 @@ def test_duplicates_are_the_same_bytes_and_forgeries_a_tampered_copy_never_retri
 
     advance_clock(client, 5 * 60)  # the first retry of each real delivery comes due
     flush_webhooks(client)
-    retries = webhook_deliveries(client)[len(first):]
+    retries = webhook_deliveries(client)[len(first) :]
     assert [(e["kind"], e["attempt"]) for e in retries] == [("delivery", 2)] * 3
     assert [e["event_id"] for e in retries] == [e["event_id"] for e in first if e["kind"] == "delivery"]
     httpserver.check_handler_errors()
@@ -211,7 +218,10 @@ def test_the_key_is_kept_only_for_the_url_already_set(sandbox, control, receiver
     put = lambda body: control.put(control.base_url + "/_sandbox/webhooks", json=body)  # noqa: E731
     assert put({"url": receiver.url, "signature_key": KEY}).status_code == 200
     assert put({"url": receiver.url, "reorder": True}).json() == {
-        "url": receiver.url, "duplicate_rate": 0, "reorder": True, "forged_rate": 0,
+        "url": receiver.url,
+        "duplicate_rate": 0,
+        "reorder": True,
+        "forged_rate": 0,
     }
     refused = put({"url": "https://example.com/elsewhere", "reorder": True})
     assert refused.status_code == 422 and refused.json()["error_codes"] == ["signature_key_invalid"]
@@ -226,9 +236,18 @@ def test_webhook_chaos_needs_a_webhook_url_first(client):
 @pytest.mark.parametrize(
     "bad",
     [
-        {"duplicate_rate": -0.1}, {"duplicate_rate": 1.5}, {"duplicate_rate": "x"}, {"duplicate_rate": True},
-        {"forged_rate": -0.1}, {"forged_rate": 1.5}, {"forged_rate": "x"}, {"forged_rate": [0.5]},
-        {"reorder": "yes"}, {"reorder": 1}, {"colour": "red"}, {"duplicate_rate": 0.5, "signature_key_": KEY},
+        {"duplicate_rate": -0.1},
+        {"duplicate_rate": 1.5},
+        {"duplicate_rate": "x"},
+        {"duplicate_rate": True},
+        {"forged_rate": -0.1},
+        {"forged_rate": 1.5},
+        {"forged_rate": "x"},
+        {"forged_rate": [0.5]},
+        {"reorder": "yes"},
+        {"reorder": 1},
+        {"colour": "red"},
+        {"duplicate_rate": 0.5, "signature_key_": KEY},
     ],
 )
 def test_bad_values_are_refused_and_nothing_changes(sandbox, control, receiver, bad):

@@ -14,11 +14,11 @@ import json
 import threading
 
 import pytest
+from conftest import pending_payment
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import octopus_nb
-from conftest import pending_payment
 
 KEY = "whsec_test_key"
 HOOK_PATH = "/hooks/cko"
@@ -90,9 +90,7 @@ def test_approve_delivers_pending_capture_pending_captured_signed(client, sandbo
     types = ["payment_pending", "payment_capture_pending", "payment_captured"]
     assert sorted(e["type"] for e in hooked.events()) == sorted(types)
     assert_signed(hooked)
-    assert [(d["type"], d["status_code"], d["attempt"], d["url"]) for d in log] == [
-        (t, 200, 1, hooked.url) for t in types
-    ]
+    assert [(d["type"], d["status_code"], d["attempt"], d["url"]) for d in log] == [(t, 200, 1, hooked.url) for t in types]
     captured = next(e for e in hooked.events() if e["type"] == "payment_captured")
     assert captured["id"].startswith("evt_") and captured["data"]["id"] == payment["id"]
     assert captured["data"]["status"] == "Captured" and captured["data"]["action_id"].startswith("act_")
@@ -206,7 +204,14 @@ def test_a_long_clock_jump_delivers_every_retry_that_came_due(client, sandbox, c
     attempts = attempts_of(sandbox.flush_webhooks(), event_id)
     assert [d["attempt"] for d in attempts] == list(range(1, 9))
     assert [d["attempted_at"][11:19] for d in attempts] == [
-        "09:00:00", "09:05:00", "09:15:00", "09:30:00", "10:00:00", "11:00:00", "15:00:00", "03:00:00",
+        "09:00:00",
+        "09:05:00",
+        "09:15:00",
+        "09:30:00",
+        "10:00:00",
+        "11:00:00",
+        "15:00:00",
+        "03:00:00",
     ]  # stamped when each was due (seeded clock starts 09:00), not all "now"
 
 
@@ -325,8 +330,13 @@ def test_deliveries_are_deterministic_for_a_seed(client, sandbox, control, hooke
 
 def test_fail_capture_delivers_capture_pending_then_capture_declined(client, sandbox, control, hooked):
     payment = octopus_nb.confirm_payment_setup(
-        client, octopus_nb.create_payment_setup(
-            client, amount=1000, currency="HKD", success_url="https://example.com/ok", failure_url="https://example.com/ko",
+        client,
+        octopus_nb.create_payment_setup(
+            client,
+            amount=1000,
+            currency="HKD",
+            success_url="https://example.com/ok",
+            failure_url="https://example.com/ko",
             metadata={"order": "A-1", "attempt": 2, "gift": False},
         )["id"],
     )

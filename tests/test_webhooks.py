@@ -8,12 +8,12 @@ import json
 
 import pytest
 import requests
+from conftest import pending_payment
 
 import octopus_nb
 from octopus_nb.control import flush_webhooks
 from octopus_nb.receiver import WebhookReceiver
 from octopus_nb.webhooks import FRAME_COLUMNS, sign, verify_event, verify_signature
-from conftest import pending_payment
 
 KEY = "whsec-test-key-2f9c"
 BODY = (
@@ -188,9 +188,7 @@ def test_sandbox_delivers_signed_lifecycle_events(client, receiver):
     payment = pending_payment(client)
     octopus_nb.simulate_customer(client, payment["id"], "approve")
     events = receiver.wait_for(3, timeout=10)
-    assert sorted(event["type"] for event in events) == sorted(
-        ["payment_pending", "payment_capture_pending", "payment_captured"]
-    )
+    assert sorted(event["type"] for event in events) == sorted(["payment_pending", "payment_capture_pending", "payment_captured"])
     assert {event["data"]["id"] for event in events} == {payment["id"]}
     assert receiver.rejected == 0  # every delivery carried a valid Cko-Signature
     assert flush_webhooks(client)["settled"] is True

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import pending_payment
 
 import octopus_nb
 from octopus_nb import workflows
 from octopus_nb.control import advance_clock, flush_webhooks, simulate_customer
 from octopus_nb.receiver import WebhookReceiver
-
-from conftest import pending_payment
 
 KEY = "toolkit-test-key"
 

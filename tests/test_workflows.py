@@ -16,16 +16,19 @@ from checkout_sdk.environment import Environment
 from checkout_sdk.exception import CheckoutApiException
 from checkout_sdk.payments.setups.setups import PaymentSetupsRequest, Settings
 from checkout_sdk.workflows.workflows import (
-    CreateWorkflowRequest, EntityWorkflowConditionRequest, EventWorkflowConditionRequest,
-    ProcessingChannelWorkflowConditionRequest, ReflowByEventsRequest, UpdateWorkflowRequest, WebhookSignature,
+    CreateWorkflowRequest,
+    EntityWorkflowConditionRequest,
+    EventWorkflowConditionRequest,
+    ProcessingChannelWorkflowConditionRequest,
+    ReflowByEventsRequest,
+    UpdateWorkflowRequest,
+    WebhookSignature,
     WebhookWorkflowActionRequest,
 )
-from werkzeug import Response
+from conftest import KO_URL, OK_URL
 
 from octopus_nb._shared.signing import sign
 from octopus_nb.sandbox.workflows import SANDBOX_ENTITY_ID
-
-from conftest import KO_URL, OK_URL
 
 READY = {"amount": 1000, "currency": "HKD", "reference": "ORD-1", "settings": {"success_url": OK_URL, "failure_url": KO_URL}}
 KEY_A, KEY_B = "wf-key-a-8V8x0dLK%AyD", "wf-key-b-DNS8JJr"
@@ -44,13 +47,11 @@ def call(control, method, path, body=None, **kwargs):
 
 
 def webhook(url, key, headers=None, **extra):
-    return {"type": "webhook", "url": url, "headers": headers or {}, "signature": {"method": "HMACSHA256", "key": key},
-            **extra}
+    return {"type": "webhook", "url": url, "headers": headers or {}, "signature": {"method": "HMACSHA256", "key": key}, **extra}
 
 
 def workflow(url, key, events, name="shop", **extra):
-    return {"name": name, "conditions": [{"type": "event", "events": {"gateway": events}}],
-            "actions": [webhook(url, key)], **extra}
+    return {"name": name, "conditions": [{"type": "event", "events": {"gateway": events}}], "actions": [webhook(url, key)], **extra}
 
 
 def pay(control, outcome="approve") -> str:
@@ -74,9 +75,7 @@ def received(httpserver, key):
 # --- Checkout.com's Python SDK, unmodified ------------------------------------------------------
 
 
-def test_the_python_sdk_creates_a_workflow_whose_webhook_arrives_signed_then_reflows_pauses_and_deletes(
-    sandbox, control, httpserver
-):
+def test_the_python_sdk_creates_a_workflow_whose_webhook_arrives_signed_then_reflows_pauses_and_deletes(sandbox, control, httpserver):
     httpserver.expect_request("/hooks").respond_with_data("", 200)
     api = sdk(sandbox)
     channel = call(control, "POST", "/payments/setups", READY).json()["processing_channel_id"]
@@ -155,7 +154,9 @@ def test_two_workflows_with_different_filters_and_keys_each_receive_exactly_thei
     httpserver.expect_request("/a").respond_with_data("", 200)
     httpserver.expect_request("/b").respond_with_data("", 200)
     a = call(control, "POST", "/workflows", workflow(httpserver.url_for("/a"), KEY_A, ["payment_pending"])).json()["id"]
-    b = call(control, "POST", "/workflows", workflow(httpserver.url_for("/b"), KEY_B, ["payment_captured", "payment_declined"])).json()["id"]
+    b = call(control, "POST", "/workflows", workflow(httpserver.url_for("/b"), KEY_B, ["payment_captured", "payment_declined"])).json()[
+        "id"
+    ]
     assert a != b
     captured, declined = pay(control, "approve"), pay(control, "decline")
     sandbox.flush_webhooks()
@@ -233,7 +234,9 @@ def test_conditions_and_actions_are_added_updated_and_removed(sandbox, control, 
     condition = call(control, "POST", f"/workflows/{wf}/conditions", {"type": "event", "events": {"gateway": ["payment_pending"]}})
     assert condition.status_code == 201 and condition.json()["id"].startswith("wfc_")
     condition = condition.json()["id"]
-    updated = call(control, "PUT", f"/workflows/{wf}/conditions/{condition}", {"type": "event", "events": {"gateway": ["payment_captured"]}})
+    updated = call(
+        control, "PUT", f"/workflows/{wf}/conditions/{condition}", {"type": "event", "events": {"gateway": ["payment_captured"]}}
+    )
     assert updated.status_code == 204 and updated.content == b""
     assert call(control, "PUT", f"/workflows/{wf}/actions/{action}", webhook(httpserver.url_for("/two"), KEY_B)).status_code == 204
     shown = call(control, "GET", f"/workflows/{wf}").json()
@@ -274,7 +277,7 @@ def test_every_link_the_sandbox_writes_resolves_with_the_key(sandbox, control, h
     wf = call(control, "POST", "/workflows", workflow(httpserver.url_for("/l"), KEY_A, ["payment_pending"])).json()
     payment = pay(control, None)
     sandbox.flush_webhooks()
-    (event, _), = received(httpserver, KEY_A)
+    ((event, _),) = received(httpserver, KEY_A)
     hrefs = [wf["_links"]["self"]["href"], event["_links"]["self"]["href"], event["_links"]["subject"]["href"]]
     hrefs += [item["_links"]["self"]["href"] for item in call(control, "GET", "/workflows").json()["data"]]
     subject = call(control, "GET", f"/workflows/events/subject/{payment}").json()
@@ -288,7 +291,9 @@ def test_every_link_the_sandbox_writes_resolves_with_the_key(sandbox, control, h
 
 def test_reflow_forms_deliver_the_same_event_again(sandbox, control, httpserver):
     httpserver.expect_request("/r").respond_with_data("", 200)
-    wf = call(control, "POST", "/workflows", workflow(httpserver.url_for("/r"), KEY_A, ["payment_pending", "payment_captured"])).json()["id"]
+    wf = call(control, "POST", "/workflows", workflow(httpserver.url_for("/r"), KEY_A, ["payment_pending", "payment_captured"])).json()[
+        "id"
+    ]
     payment = pay(control)
     sandbox.flush_webhooks()
     first = [event["id"] for event, _ in received(httpserver, KEY_A)]
@@ -310,25 +315,30 @@ def test_reflow_forms_deliver_the_same_event_again(sandbox, control, httpserver)
 # --- refusals -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, codes", [
-    ({"conditions": []}, ["workflow_name_required"]),
-    ({"name": "x", "colour": "red"}, ["workflow_invalid"]),
-    ({"name": "x", "active": "yes"}, ["workflow_active_invalid"]),
-    ({"name": "x", "conditions": [{"type": "weather"}]}, ["condition_type_invalid"]),
-    ({"name": "x", "conditions": [{"type": "event", "events": {"gateway": []}}]}, ["condition_events_invalid"]),
-    ({"name": "x", "conditions": [{"type": "entity", "entities": "ent_1"}]}, ["condition_entities_invalid"]),
-    ({"name": "x", "actions": [{"type": "email"}]}, ["action_type_invalid"]),
-    ({"name": "x", "actions": [webhook("ftp://example.com/h", "k")]}, ["action_url_invalid"]),
-    ({"name": "x", "actions": [{"type": "webhook", "url": "https://example.com/h", "signature": {"method": "MD5", "key": "k"}}]},
-     ["signature_method_invalid"]),
-    ({"name": "x", "actions": [webhook("https://example.com/h", "")]}, ["signature_key_invalid"]),
-    ({"name": "x", "actions": [{"type": "webhook", "url": "https://example.com/h"}]}, ["signature_required"]),
-    ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"Cko-Signature": "mine"})]}, ["action_headers_invalid"]),
-    ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"Bad Name": "v"})]}, ["action_headers_invalid"]),
-    ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"X-Ok": "a\r\nInjected: 1"})]}, ["action_headers_invalid"]),
-    ({"name": "x", "actions": [webhook("https://example.com/h", "k", extra=1)]}, ["action_invalid"]),
-    ({"name": "x", "actions": [webhook("https://example.com/h", "k", retry={"enabled": "no"})]}, ["action_retry_invalid"]),
-])
+@pytest.mark.parametrize(
+    "body, codes",
+    [
+        ({"conditions": []}, ["workflow_name_required"]),
+        ({"name": "x", "colour": "red"}, ["workflow_invalid"]),
+        ({"name": "x", "active": "yes"}, ["workflow_active_invalid"]),
+        ({"name": "x", "conditions": [{"type": "weather"}]}, ["condition_type_invalid"]),
+        ({"name": "x", "conditions": [{"type": "event", "events": {"gateway": []}}]}, ["condition_events_invalid"]),
+        ({"name": "x", "conditions": [{"type": "entity", "entities": "ent_1"}]}, ["condition_entities_invalid"]),
+        ({"name": "x", "actions": [{"type": "email"}]}, ["action_type_invalid"]),
+        ({"name": "x", "actions": [webhook("ftp://example.com/h", "k")]}, ["action_url_invalid"]),
+        (
+            {"name": "x", "actions": [{"type": "webhook", "url": "https://example.com/h", "signature": {"method": "MD5", "key": "k"}}]},
+            ["signature_method_invalid"],
+        ),
+        ({"name": "x", "actions": [webhook("https://example.com/h", "")]}, ["signature_key_invalid"]),
+        ({"name": "x", "actions": [{"type": "webhook", "url": "https://example.com/h"}]}, ["signature_required"]),
+        ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"Cko-Signature": "mine"})]}, ["action_headers_invalid"]),
+        ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"Bad Name": "v"})]}, ["action_headers_invalid"]),
+        ({"name": "x", "actions": [webhook("https://example.com/h", "k", {"X-Ok": "a\r\nInjected: 1"})]}, ["action_headers_invalid"]),
+        ({"name": "x", "actions": [webhook("https://example.com/h", "k", extra=1)]}, ["action_invalid"]),
+        ({"name": "x", "actions": [webhook("https://example.com/h", "k", retry={"enabled": "no"})]}, ["action_retry_invalid"]),
+    ],
+)
 def test_a_bad_workflow_is_422_with_its_codes_and_changes_nothing(control, body, codes):
     answer = call(control, "POST", "/workflows", body)
     assert answer.status_code == 422 and answer.json()["error_codes"] == codes
@@ -337,15 +347,27 @@ def test_a_bad_workflow_is_422_with_its_codes_and_changes_nothing(control, body,
 
 def test_a_body_that_is_not_a_json_object_is_400_and_unknown_ids_are_404(control):
     wf = call(control, "POST", "/workflows", {"name": "x"}).json()["id"]
-    for method, path in [("POST", "/workflows"), ("PATCH", f"/workflows/{wf}"), ("POST", f"/workflows/{wf}/actions"),
-                         ("POST", f"/workflows/{wf}/conditions"), ("POST", "/workflows/events/reflow")]:
+    for method, path in [
+        ("POST", "/workflows"),
+        ("PATCH", f"/workflows/{wf}"),
+        ("POST", f"/workflows/{wf}/actions"),
+        ("POST", f"/workflows/{wf}/conditions"),
+        ("POST", "/workflows/events/reflow"),
+    ]:
         answer = control.request(method, control.base_url + path, data=b"[1]", headers={"Content-Type": "application/json"})
         assert answer.status_code == 400 and answer.json()["error_type"] == "request_malformed", path
-    for method, path in [("GET", "/workflows/wf_nope"), ("PATCH", "/workflows/wf_nope"), ("DELETE", "/workflows/wf_nope"),
-                         ("DELETE", f"/workflows/{wf}/actions/wfa_nope"), ("DELETE", f"/workflows/{wf}/conditions/wfc_nope"),
-                         ("GET", "/workflows/events/evt_nope"), ("GET", "/events/evt_nope"),
-                         ("GET", "/workflows/events/subject/pay_nope"), ("POST", "/workflows/events/evt_nope/reflow"),
-                         ("GET", "/workflows/events/evt_nope/actions/wfa_nope")]:
+    for method, path in [
+        ("GET", "/workflows/wf_nope"),
+        ("PATCH", "/workflows/wf_nope"),
+        ("DELETE", "/workflows/wf_nope"),
+        ("DELETE", f"/workflows/{wf}/actions/wfa_nope"),
+        ("DELETE", f"/workflows/{wf}/conditions/wfc_nope"),
+        ("GET", "/workflows/events/evt_nope"),
+        ("GET", "/events/evt_nope"),
+        ("GET", "/workflows/events/subject/pay_nope"),
+        ("POST", "/workflows/events/evt_nope/reflow"),
+        ("GET", "/workflows/events/evt_nope/actions/wfa_nope"),
+    ]:
         answer = call(control, method, path, {"name": "y"} if method == "PATCH" else None)
         assert answer.status_code == 404 and answer.content == b"", path
     assert call(control, "PATCH", f"/workflows/{wf}", {"conditions": []}).json()["error_codes"] == ["workflow_invalid"]
@@ -359,8 +381,12 @@ def test_a_lower_case_patch_is_a_patch_as_checkout_sdk_node_sends_it(sandbox, co
     wf = call(control, "POST", "/workflows", {"name": "node"}).json()["id"]
     address = urlsplit(sandbox.base_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
-    connection.request("patch", f"/workflows/{wf}", body=b'{"active": false}', headers={
-        "Authorization": f"Bearer {sandbox.secret_key}", "Content-Type": "application/json"})
+    connection.request(
+        "patch",
+        f"/workflows/{wf}",
+        body=b'{"active": false}',
+        headers={"Authorization": f"Bearer {sandbox.secret_key}", "Content-Type": "application/json"},
+    )
     answer = connection.getresponse()
     assert (answer.status, json.loads(answer.read())) == (200, {"name": "node", "active": False})
     connection.close()
@@ -375,8 +401,10 @@ def test_signature_keys_never_appear_in_answers_reprs_or_the_access_log(sandbox,
     call(control, "PUT", "/_sandbox/webhooks", {"url": httpserver.url_for("/s"), "signature_key": KEY_B})
     pay(control, None)
     sandbox.flush_webhooks()
-    answers = [call(control, "GET", path).text for path in
-               (f"/workflows/{wf}", "/workflows", "/_sandbox/webhooks", "/_sandbox/webhooks/deliveries")]
+    answers = [
+        call(control, "GET", path).text
+        for path in (f"/workflows/{wf}", "/workflows", "/_sandbox/webhooks", "/_sandbox/webhooks/deliveries")
+    ]
     registry = sandbox.state.workflows.registry
     shown = [*answers, repr(registry.all()), repr([t for w in registry.all() for t in w.targets()]), caplog.text]
     for text in shown:

@@ -33,8 +33,8 @@ import argparse
 import os
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 #: the checkout's notebooks folder
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"

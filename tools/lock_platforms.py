@@ -39,18 +39,34 @@ LOCK_GROUPS = ("notebook", "test", "browser", "docs", "lint")
 PYTHONS = ("3.11.0", "3.11.2", "3.11.7", "3.12.0", "3.13.0", "3.14.0")
 #: The supported platforms: marker values (PEP 508) and the wheel tags pip reads the metadata for.
 PLATFORMS = {
-    "linux-x86_64": dict(sys_platform="linux", platform_system="Linux", platform_machine="x86_64", os_name="posix",
-                         tags=("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
-                               "manylinux_2_5_x86_64", "manylinux1_x86_64", "linux_x86_64")),
-    "linux-aarch64": dict(sys_platform="linux", platform_system="Linux", platform_machine="aarch64", os_name="posix",
-                          tags=("manylinux_2_28_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64",
-                                "linux_aarch64")),
-    "macos-arm64": dict(sys_platform="darwin", platform_system="Darwin", platform_machine="arm64", os_name="posix",
-                        tags=("macosx_14_0_arm64",)),
-    "macos-x86_64": dict(sys_platform="darwin", platform_system="Darwin", platform_machine="x86_64", os_name="posix",
-                         tags=("macosx_14_0_x86_64",)),
-    "windows-amd64": dict(sys_platform="win32", platform_system="Windows", platform_machine="AMD64", os_name="nt",
-                          tags=("win_amd64",)),
+    "linux-x86_64": dict(
+        sys_platform="linux",
+        platform_system="Linux",
+        platform_machine="x86_64",
+        os_name="posix",
+        tags=(
+            "manylinux_2_28_x86_64",
+            "manylinux_2_17_x86_64",
+            "manylinux2014_x86_64",
+            "manylinux_2_5_x86_64",
+            "manylinux1_x86_64",
+            "linux_x86_64",
+        ),
+    ),
+    "linux-aarch64": dict(
+        sys_platform="linux",
+        platform_system="Linux",
+        platform_machine="aarch64",
+        os_name="posix",
+        tags=("manylinux_2_28_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64", "linux_aarch64"),
+    ),
+    "macos-arm64": dict(
+        sys_platform="darwin", platform_system="Darwin", platform_machine="arm64", os_name="posix", tags=("macosx_14_0_arm64",)
+    ),
+    "macos-x86_64": dict(
+        sys_platform="darwin", platform_system="Darwin", platform_machine="x86_64", os_name="posix", tags=("macosx_14_0_x86_64",)
+    ),
+    "windows-amd64": dict(sys_platform="win32", platform_system="Windows", platform_machine="AMD64", os_name="nt", tags=("win_amd64",)),
 }
 
 
@@ -191,17 +207,35 @@ def record(lock: Path = LOCK, out: Path = METADATA) -> None:
     pins = read_lock(lock)
     recorded: dict[str, dict] = {}
     for environment in ENVIRONMENTS:
-        wanted = sorted({f"{pin.name}=={pin.version}" for pin in pins
-                         if pin.applies({**environment.markers, "extra": ""})} - recorded.keys())
+        wanted = sorted(
+            {f"{pin.name}=={pin.version}" for pin in pins if pin.applies({**environment.markers, "extra": ""})} - recorded.keys()
+        )
         if not wanted:
             continue
         with tempfile.TemporaryDirectory() as scratch:
             report = Path(scratch) / "report.json"
             tags = [arg for tag in PLATFORMS[environment.platform]["tags"] for arg in ("--platform", tag)]
             subprocess.run(
-                [sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--no-deps", "--ignore-installed",
-                 "--target", str(Path(scratch) / "target"), "--implementation", "cp",
-                 "--python-version", environment.python, *tags, "--report", str(report), *wanted],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--dry-run",
+                    "--no-deps",
+                    "--ignore-installed",
+                    "--target",
+                    str(Path(scratch) / "target"),
+                    "--implementation",
+                    "cp",
+                    "--python-version",
+                    environment.python,
+                    *tags,
+                    "--report",
+                    str(report),
+                    *wanted,
+                ],
                 check=True,
             )
             for item in json.loads(report.read_text())["install"]:

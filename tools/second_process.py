@@ -27,7 +27,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import IO, Sequence
+from collections.abc import Sequence
+from typing import IO
 
 #: Not the notebooks' seed (7): the ids, tokens and request ids all differ from the stored outputs.
 SEED = 8
@@ -47,9 +48,10 @@ def start_sandbox(seed: int, secret_key: str, log: IO[str] | None = None) -> tup
     Its log (stderr) goes to ``log``, or stays on the terminal.
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "octopus_nb.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed),
-         "--secret-key", secret_key],
-        stdout=subprocess.PIPE, stderr=log, text=True,
+        [sys.executable, "-m", "octopus_nb.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed), "--secret-key", secret_key],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
     )
     try:
         base_url = _first_line(process)

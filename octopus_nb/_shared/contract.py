@@ -16,8 +16,17 @@ ECHOED_FIELDS = ("billing_descriptor", "presentment_details", "terminal", "accou
 #: Request fields a setup keeps, in the order the API documents them (a PUT replaces all of them;
 #: unknown top-level fields are ignored, as the real API does).
 WRITABLE_FIELDS = (
-    "processing_channel_id", "amount", "currency", "payment_type", "reference", "description",
-    "settings", "customer", "order", "billing", "metadata",
+    "processing_channel_id",
+    "amount",
+    "currency",
+    "payment_type",
+    "reference",
+    "description",
+    "settings",
+    "customer",
+    "order",
+    "billing",
+    "metadata",
 ) + ECHOED_FIELDS
 #: ``payment_type`` values, matched case-insensitively (Checkout's own pages send ``"regular"``, the
 #: SDKs ``"Regular"``) and answered in lower case, as Checkout.com's sandbox does (contract §9.3).

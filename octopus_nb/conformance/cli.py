@@ -21,8 +21,7 @@ from .recording import Recording
 #: Longest value shown in a cell of the printed table (a whole missing object can be long).
 CELL_WIDTH = 60
 TARGET_HELP = (
-    "embedded (the embedded sandbox, seed 7), sandbox (Checkout.com's sandbox from the CKO_* settings) "
-    "or a base URL (with CKO_SECRET_KEY)"
+    "embedded (the embedded sandbox, seed 7), sandbox (Checkout.com's sandbox from the CKO_* settings) or a base URL (with CKO_SECRET_KEY)"
 )
 
 
@@ -33,8 +32,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:  # noqa: ANN001 - argpars
     recorder = commands.add_parser("record", help="run the probe scenario against a target and save the recording")
     recorder.add_argument("--target", required=True, help=TARGET_HELP)
     recorder.add_argument("--out", required=True, help="where to write the recording (JSON)")
-    recorder.add_argument("--confirm-response", choices=("payment", "setup"),
-                          help="embedded only: which published confirm answer the sandbox gives (default payment)")
+    recorder.add_argument(
+        "--confirm-response",
+        choices=("payment", "setup"),
+        help="embedded only: which published confirm answer the sandbox gives (default payment)",
+    )
     recorder.set_defaults(run=run_record)
     comparer = commands.add_parser("compare", help="print the differences between two recordings (exit 1 if any)")
     comparer.add_argument("a", help="the reference recording")

@@ -8,17 +8,25 @@ amounts and URLs may differ between two conformant servers; a status or an error
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from .recording import Recording, RecordedStep
+from .recording import RecordedStep, Recording
 
 COLUMNS = ["step", "method", "path", "aspect", "field", "a", "b"]
 #: Body fields (by name, at any depth) whose values are contract.
 CONTRACT_FIELDS = frozenset({"status", "flags", "error_type", "error_codes", "available_payment_methods"})
 #: Response headers whose values are contract (``Cko-Request-Id`` is recorded as present or not).
 CONTRACT_HEADERS = frozenset({"Cko-Request-Id", "Content-Type"})
-_JSON_TYPES = ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-               (list, "array"), (dict, "object"))
+_JSON_TYPES = (
+    (type(None), "null"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+)
 
 
 def compare(a: Recording, b: Recording):

@@ -11,18 +11,28 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 #: Id prefix (Checkout.com's ``pay_…`` style) → placeholder kind; other prefixes become ``<{prefix}_id:N>``.
 ID_KINDS = {
-    "set": "setup_id", "pay": "payment_id", "cus": "customer_id", "act": "action_id",
-    "pc": "processing_channel_id", "evt": "event_id", "src": "source_id", "ent": "entity_id",
+    "set": "setup_id",
+    "pay": "payment_id",
+    "cus": "customer_id",
+    "act": "action_id",
+    "pc": "processing_channel_id",
+    "evt": "event_id",
+    "src": "source_id",
+    "ent": "entity_id",
 }
 #: Object keys whose string values are made up by someone (server or client), whatever they look like.
 KEYED_KINDS = {
-    "token": "token", "request_id": "request_id", "idempotency_key": "idempotency_key",
-    "processing_channel_id": "processing_channel_id", "action_id": "action_id",
+    "token": "token",
+    "request_id": "request_id",
+    "idempotency_key": "idempotency_key",
+    "processing_channel_id": "processing_channel_id",
+    "action_id": "action_id",
 }
 _ID = re.compile(r"\b([a-z]{2,4})_[a-z0-9]{20,40}\b")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")

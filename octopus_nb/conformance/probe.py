@@ -8,8 +8,9 @@ then be compared (:func:`octopus_nb.conformance.compare`) to settle what public 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from urllib3.util.retry import Retry
 
@@ -86,8 +87,17 @@ class _Probe:
         self.exchanges: list[dict] = []
         self._headers: dict = {}
 
-    def send(self, step: str, method: str, template: str, *, ids: dict | None = None, client: Client | None = None,
-             body: Any = None, idempotency_key: str | None = None) -> Any:
+    def send(
+        self,
+        step: str,
+        method: str,
+        template: str,
+        *,
+        ids: dict | None = None,
+        client: Client | None = None,
+        body: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
         """One request; its answer (None when it was an error), after recording the exchange."""
         client = client or self.client
         path = template.format(**{name: path_segment(value) for name, value in (ids or {}).items()})
@@ -96,16 +106,24 @@ class _Probe:
         except CheckoutApiError:
             result = None
         exchange = client.history[-1]
-        self.exchanges.append({
-            "step": step, "method": method, "path": template, "idempotency_key": exchange.idempotency_key,
-            "request_body": exchange.request_body, "status": exchange.status, "headers": self._headers,
-            "response_body": exchange.response_body,
-        })
+        self.exchanges.append(
+            {
+                "step": step,
+                "method": method,
+                "path": template,
+                "idempotency_key": exchange.idempotency_key,
+                "request_body": exchange.request_body,
+                "status": exchange.status,
+                "headers": self._headers,
+                "response_body": exchange.response_body,
+            }
+        )
         return result
 
     @contextmanager
     def listening(self, client: Client) -> Iterator[None]:
         """Keep the headers of ``client``'s answers (the history has none) and send without retries."""
+
         def keep(response, *args, **kwargs):  # noqa: ANN001 - requests' hook signature
             self._headers = {"Cko-Request-Id": "Cko-Request-Id" in response.headers}
             self._headers.update({name: response.headers[name] for name in HEADERS[1:] if name in response.headers})

@@ -8,9 +8,10 @@ byte: two servers that behave alike give the same file.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from .placeholders import replace_made_up_values
 
@@ -62,7 +63,7 @@ class Recording:
         self.target = target
 
     @classmethod
-    def from_exchanges(cls, exchanges: Iterable[Mapping[str, Any]], *, target: str, base_url: str) -> "Recording":
+    def from_exchanges(cls, exchanges: Iterable[Mapping[str, Any]], *, target: str, base_url: str) -> Recording:
         """A recording of raw exchanges (dicts with :class:`RecordedStep`'s fields), placeholders applied."""
         exchanges = list(exchanges)
         scrubbed = replace_made_up_values(({name: e[name] for name in _DATA_FIELDS} for e in exchanges), base_url)
@@ -90,7 +91,7 @@ class Recording:
         return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "Recording":
+    def from_json(cls, text: str) -> Recording:
         """Parse :meth:`to_json`'s text.
 
         Raises:
@@ -101,10 +102,10 @@ class Recording:
         except ValueError as exc:
             raise NotARecordingError(f"not JSON ({exc})") from exc
         if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise NotARecordingError(f"no \"format\": \"{FORMAT}\" field: not a conformance recording")
+            raise NotARecordingError(f'no "format": "{FORMAT}" field: not a conformance recording')
         steps = document.get("steps")
         if not isinstance(steps, list) or not all(isinstance(s, dict) and set(s) == set(_FIELDS) for s in steps):
-            raise NotARecordingError(f"\"steps\" must be a list of objects with the fields {', '.join(_FIELDS)}")
+            raise NotARecordingError(f'"steps" must be a list of objects with the fields {", ".join(_FIELDS)}')
         return cls((RecordedStep(**step) for step in steps), target=str(document.get("target", "custom")))
 
     def save(self, path: str | Path) -> Path:
@@ -114,7 +115,7 @@ class Recording:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Recording":
+    def load(cls, path: str | Path) -> Recording:
         """Read a recording written by :meth:`save`.
 
         Raises:

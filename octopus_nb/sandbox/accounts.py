@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .models import SECRET_KEY_PATTERN, SandboxState
 
@@ -45,7 +45,11 @@ class Accounts:
     """The sandbox's accounts by key; thread-safe (accounts are added and reset under one lock)."""
 
     def __init__(
-        self, make_state: MakeState, seed: int | None, default_key: str, keys: Iterable[str] = (),
+        self,
+        make_state: MakeState,
+        seed: int | None,
+        default_key: str,
+        keys: Iterable[str] = (),
         any_key: bool = False,
     ):
         self._make, self._seed, self.any_key = make_state, seed, any_key

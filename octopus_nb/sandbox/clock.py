@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 #: Where a seeded sandbox's clock starts (the seed page's "Last updated" day).
-SEEDED_EPOCH = datetime(2026, 4, 30, 9, 0, 0, tzinfo=timezone.utc)
+SEEDED_EPOCH = datetime(2026, 4, 30, 9, 0, 0, tzinfo=UTC)
 #: The sandbox clock stops here, well before datetime's year 9999 (expiries and retries add to it).
-CLOCK_LIMIT = datetime(9000, 1, 1, tzinfo=timezone.utc)
+CLOCK_LIMIT = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class SandboxClock:
@@ -22,7 +22,7 @@ class SandboxClock:
         self._offset = timedelta(0)
 
     def now(self) -> datetime:
-        base = SEEDED_EPOCH if self._frozen else datetime.now(timezone.utc)
+        base = SEEDED_EPOCH if self._frozen else datetime.now(UTC)
         return base + self._offset
 
     @property
@@ -41,4 +41,4 @@ class SandboxClock:
 
 def isoformat(moment: datetime) -> str:
     """Checkout.com's timestamp shape: UTC with a ``Z``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .exceptions import InvalidRequest, MalformedRequest, SandboxError
 from .handlers import ApiHandler, encode
 
+
 class ControlHandler(ApiHandler):
     is_api_route = False
 

@@ -58,8 +58,10 @@ class FaultInjector:
         valid = (
             set(faults) <= _KNOWN
             and all(is_rate(faults.get(rate, 0)) for rate in ("error_rate", "drop_rate"))
-            and is_int(status) and status in FAULT_STATUSES
-            and is_number(latency) and 0 <= latency <= MAX_FAULT_LATENCY_MS
+            and is_int(status)
+            and status in FAULT_STATUSES
+            and is_number(latency)
+            and 0 <= latency <= MAX_FAULT_LATENCY_MS
         )
         if not valid:
             raise InvalidRequest("faults_invalid")

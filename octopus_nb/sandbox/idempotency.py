@@ -79,7 +79,9 @@ class IdempotencyStore:
 
 def _encode(stored: StoredResponse) -> dict:
     return {
-        "fingerprint": stored.fingerprint, "stored_at": stored.stored_at.isoformat(), "status": stored.status,
+        "fingerprint": stored.fingerprint,
+        "stored_at": stored.stored_at.isoformat(),
+        "status": stored.status,
         "body": stored.body.decode("latin-1"),  # any bytes, losslessly
     }
 

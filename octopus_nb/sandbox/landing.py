@@ -72,12 +72,17 @@ class LandingStatusHandler(PageHandler):
         except SandboxError as error:
             return self.send(*self.error_outcome(error))
         self.set_header("Cache-Control", "no-store")
-        self.send(200, encode({
-            "status": view["status"],
-            "expires_on": view["expires_on"],
-            "expires_in_seconds": view["expires_in_seconds"],
-            "redirect_url": view["outcome_url"],
-        }))
+        self.send(
+            200,
+            encode(
+                {
+                    "status": view["status"],
+                    "expires_on": view["expires_on"],
+                    "expires_in_seconds": view["expires_in_seconds"],
+                    "redirect_url": view["outcome_url"],
+                }
+            ),
+        )
 
 
 class FollowScriptHandler(PageHandler):

@@ -8,8 +8,8 @@ change records its webhook event and queues it on the outbox. Not locked on its 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from . import views
 from .clock import SandboxClock
@@ -17,8 +17,18 @@ from .exceptions import Conflict, NotFound
 from .outbox import WebhookOutbox
 from .resources import RETRYABLE, Action, Event, Payment, PaymentSetup, is_transition
 from .store import (
-    MemoryAwaiting, MemoryLog, SqliteAwaiting, SqliteLog, SqliteStore, decode_event, decode_payment, decode_setup,
-    encode_event, encode_payment, encode_setup, identity,
+    MemoryAwaiting,
+    MemoryLog,
+    SqliteAwaiting,
+    SqliteLog,
+    SqliteStore,
+    decode_event,
+    decode_payment,
+    decode_setup,
+    encode_event,
+    encode_payment,
+    encode_setup,
+    identity,
 )
 
 
@@ -26,7 +36,11 @@ class Ledger:
     """The sandbox's resources, by id: in dicts, or with ``store`` in its tables (``store.py``)."""
 
     def __init__(
-        self, new_id: Callable[[str], str], clock: SandboxClock, outbox: WebhookOutbox, base_url: str,
+        self,
+        new_id: Callable[[str], str],
+        clock: SandboxClock,
+        outbox: WebhookOutbox,
+        base_url: str,
         store: SqliteStore | None = None,
     ):
         self._new_id, self._clock, self._outbox, self._base_url = new_id, clock, outbox, base_url

@@ -17,8 +17,9 @@ import hmac
 import random
 import re
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from .._shared.contract import WRITABLE_FIELDS
 from . import views

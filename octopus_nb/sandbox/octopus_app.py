@@ -109,5 +109,4 @@ class OctopusAppHandler(PageHandler):
         if return_url is not None:
             return self.redirect(with_payment_id(return_url, view["payment_id"]), status=303)
         title, text = RESULTS[outcome]
-        self.send_page(200, "octopus_app_result.html", title=title, text=text, payment_status=view["status"],
-                       **self.payment_summary(view))
+        self.send_page(200, "octopus_app_result.html", title=title, text=text, payment_status=view["status"], **self.payment_summary(view))

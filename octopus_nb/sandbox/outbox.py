@@ -11,9 +11,9 @@ action's events, with the chaos its webhook action has. Not locked on its own:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from .._shared.signing import sign
 from .chaos import CHAOS_OFF, WebhookChaos
@@ -87,7 +87,10 @@ class WebhookOutbox:
     """Queued and retrying deliveries, per webhook action, and the log of attempts."""
 
     def __init__(
-        self, clock: SandboxClock, on_change: Callable[[], None], seed: int | None = None,
+        self,
+        clock: SandboxClock,
+        on_change: Callable[[], None],
+        seed: int | None = None,
         store: SqliteStore | None = None,
         router: Callable[[Event], list[Target]] = lambda event: [],
     ):
@@ -115,7 +118,7 @@ class WebhookOutbox:
         """
         groups: dict[tuple[str, str], tuple[Target, list[Event]]] = {}
         for event in events:
-            for target in (self.router(event) if targets is None else targets):
+            for target in self.router(event) if targets is None else targets:
                 groups.setdefault((target.workflow_id, target.action_id), (target, []))[1].append(event)
         for target, group in groups.values():
             self._queue_for(target, group)
@@ -134,10 +137,21 @@ class WebhookOutbox:
                 forged, wrong_key = self.chaos.forge(event.body)
                 body = _encode(forged)
                 headers = {**headers, "Cko-Signature": sign(body, wrong_key)}
-            self._queue.append(WebhookDelivery(
-                event.id, event.type, target.url, body, headers, now, kind=kind, workflow_id=target.workflow_id,
-                action_id=target.action_id, retry=target.retry, shortcut=target.shortcut,
-            ))
+            self._queue.append(
+                WebhookDelivery(
+                    event.id,
+                    event.type,
+                    target.url,
+                    body,
+                    headers,
+                    now,
+                    kind=kind,
+                    workflow_id=target.workflow_id,
+                    action_id=target.action_id,
+                    retry=target.retry,
+                    shortcut=target.shortcut,
+                )
+            )
 
     def cancel(self, workflow_id: str, action_id: str | None = None) -> None:
         """Drop the queued deliveries and retries of a workflow (or one of its actions) that went away."""
@@ -163,8 +177,15 @@ class WebhookOutbox:
         due = [d for d in self._queue if d.in_flight is None and d.due_at <= now]
         for delivery in due:
             delivery.in_flight = DeliveryAttempt(
-                delivery.event_id, delivery.type, delivery.url, delivery.attempt, delivery.due_at, delivery.kind,
-                seq=self._next_seq, workflow_id=delivery.workflow_id, action_id=delivery.action_id,
+                delivery.event_id,
+                delivery.type,
+                delivery.url,
+                delivery.attempt,
+                delivery.due_at,
+                delivery.kind,
+                seq=self._next_seq,
+                workflow_id=delivery.workflow_id,
+                action_id=delivery.action_id,
                 shortcut=delivery.shortcut,
             )
             self._next_seq += 1
@@ -248,9 +269,22 @@ class WebhookOutbox:
     def snapshot(self) -> dict:
         """The queued deliveries, JSON-ready (what a restart restores)."""
         queue = [
-            [d.event_id, d.type, d.url, d.body.decode("latin-1"), d.headers, d.due_at.isoformat(), d.attempt, d.kind,
-             d.workflow_id, d.action_id, d.retry, d.shortcut]
-            for d in self._queue if not d.cancelled
+            [
+                d.event_id,
+                d.type,
+                d.url,
+                d.body.decode("latin-1"),
+                d.headers,
+                d.due_at.isoformat(),
+                d.attempt,
+                d.kind,
+                d.workflow_id,
+                d.action_id,
+                d.retry,
+                d.shortcut,
+            ]
+            for d in self._queue
+            if not d.cancelled
         ]
         return {"marked": self.marked, "next_seq": self._next_seq, "queue": queue}
 
@@ -260,8 +294,20 @@ class WebhookOutbox:
         # A file written before workflows queued 8 fields: the shortcut's deliveries (no workflow, retried).
         queue = [entry if len(entry) == 12 else [*entry, None, None, True, True] for entry in saved["queue"]]
         self._queue = [
-            WebhookDelivery(event_id, kind_, url, body.encode("latin-1"), headers, datetime.fromisoformat(due), attempt,
-                            kind=kind, workflow_id=workflow_id, action_id=action_id, retry=retry, shortcut=shortcut)
+            WebhookDelivery(
+                event_id,
+                kind_,
+                url,
+                body.encode("latin-1"),
+                headers,
+                datetime.fromisoformat(due),
+                attempt,
+                kind=kind,
+                workflow_id=workflow_id,
+                action_id=action_id,
+                retry=retry,
+                shortcut=shortcut,
+            )
             for event_id, kind_, url, body, headers, due, attempt, kind, workflow_id, action_id, retry, shortcut in queue
         ]
 

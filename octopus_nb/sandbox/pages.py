@@ -81,8 +81,12 @@ class PageHandler(ApiHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """A framework error (a method the page has not, a request tornado can't read) is a page too."""
-        self.send_page(status_code, "problem.html", title="Page not available",
-                       text="This page can't answer that request. Open the payment link again.")
+        self.send_page(
+            status_code,
+            "problem.html",
+            title="Page not available",
+            text="This page can't answer that request. Open the payment link again.",
+        )
 
     def send_closed(self, status: str) -> None:
         """409: the payment is no longer waiting for the customer; nothing was changed."""

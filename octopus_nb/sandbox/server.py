@@ -14,23 +14,29 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import tornado.httpclient
 import tornado.web
 
 from .._shared.serving import ServerThread
-from .handlers import MAX_BODY_BYTES
 from .accounts import Accounts
+from .handlers import MAX_BODY_BYTES
 from .models import CONFIRM_RESPONSES, DEFAULT_SECRET_KEY, SandboxState
 from .outbox import WebhookDelivery
 from .store import SqliteStore, StateFileError
 from .urls import DEFAULT_HANDLER, ROUTES
 
 __all__ = [
-    "MAX_BODY_BYTES", "DRAIN_BODY_BYTES", "Sandbox", "SandboxAlreadyRunning", "SandboxApplication", "WebhookWorker",
-    "main", "make_app",
+    "MAX_BODY_BYTES",
+    "DRAIN_BODY_BYTES",
+    "Sandbox",
+    "SandboxAlreadyRunning",
+    "SandboxApplication",
+    "WebhookWorker",
+    "main",
+    "make_app",
 ]
 
 #: tornado reads bodies up to this size, so one over MAX_BODY_BYTES still gets its 400 answer:
@@ -68,7 +74,7 @@ class WebhookWorker:
     then records each result (lock).
     """
 
-    def __init__(self, app: "SandboxApplication"):
+    def __init__(self, app: SandboxApplication):
         #: where the current state is (read on each round: ``reset()`` replaces it) and where an
         #: unexpected exception while delivering is recorded, with the handlers' bugs
         self.app = app
@@ -91,7 +97,7 @@ class WebhookWorker:
                     continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), WEBHOOK_POLL_SECONDS)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass  # the poll: with a real clock, retries come due without a wake
         finally:
             self._running = False
@@ -107,9 +113,7 @@ class WebhookWorker:
         except RuntimeError:
             pass  # the loop closed as the sandbox stopped: nothing is delivered any more
 
-    async def _attempt(
-        self, client: tornado.httpclient.AsyncHTTPClient, state: SandboxState, delivery: WebhookDelivery
-    ) -> None:
+    async def _attempt(self, client: tornado.httpclient.AsyncHTTPClient, state: SandboxState, delivery: WebhookDelivery) -> None:
         """POST one delivery and record the result on the state it came from (a reset meanwhile drops it)."""
         request = tornado.httpclient.HTTPRequest(
             delivery.url,
@@ -125,7 +129,7 @@ class WebhookWorker:
         try:
             response = await client.fetch(request, raise_error=False)
             status_code = None if response.code == 599 else response.code
-        except (OSError, tornado.httpclient.HTTPClientError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, tornado.httpclient.HTTPClientError):
             pass  # refused, reset or timed out: "no answer", recorded below and retried later
         except Exception as exc:  # a bug here must fail the tests, but must not stall the outbox
             self.app.errors.append(exc)
@@ -150,8 +154,14 @@ class SandboxApplication(tornado.web.Application):
     """The tornado app: the routes, the accounts and their states, the webhook worker, handler bugs."""
 
     def __init__(
-        self, seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment",
-        state_path: str | Path | None = None, secret_keys: Sequence[str] = (), any_key: bool = False, **settings
+        self,
+        seed: int | None = None,
+        secret_key: str | None = None,
+        confirm_response: str = "payment",
+        state_path: str | Path | None = None,
+        secret_keys: Sequence[str] = (),
+        any_key: bool = False,
+        **settings,
     ):
         if secret_keys and any_key:
             raise ValueError("give accounts by key (secret_keys / --account) or any_key (--any-key), not both")
@@ -177,8 +187,12 @@ class SandboxApplication(tornado.web.Application):
 
     def _new_state(self, key: str, seed: int | None) -> SandboxState:
         return SandboxState(
-            seed, key, self.base_url, on_outbox_change=self.webhook_worker.wake,
-            confirm_response=self._confirm_response, store=self.store,
+            seed,
+            key,
+            self.base_url,
+            on_outbox_change=self.webhook_worker.wake,
+            confirm_response=self._confirm_response,
+            store=self.store,
         )
 
     def state_for(self, key: str | None = None, token: str | None = None) -> SandboxState:
@@ -221,8 +235,12 @@ class SandboxApplication(tornado.web.Application):
 
 
 def make_app(
-    seed: int | None = None, secret_key: str | None = None, confirm_response: str = "payment",
-    state_path: str | Path | None = None, secret_keys: Sequence[str] = (), any_key: bool = False,
+    seed: int | None = None,
+    secret_key: str | None = None,
+    confirm_response: str = "payment",
+    state_path: str | Path | None = None,
+    secret_keys: Sequence[str] = (),
+    any_key: bool = False,
 ) -> SandboxApplication:
     """The tornado application of a sandbox (contract §1-§6), with its webhook worker (not started).
 
@@ -239,7 +257,13 @@ def make_app(
             schema, or another running sandbox holds it (the file is left untouched).
     """
     return SandboxApplication(
-        seed, secret_key, confirm_response, state_path, secret_keys, any_key, compress_response=False,
+        seed,
+        secret_key,
+        confirm_response,
+        state_path,
+        secret_keys,
+        any_key,
+        compress_response=False,
         log_function=_log_request,
     )
 
@@ -279,12 +303,22 @@ class Sandbox:
         any_key: bool = False,
     ):
         #: the tornado application: routes, the accounts' states, the webhook worker, handler bugs
-        self.app = make_app(seed=seed, secret_key=secret_key, confirm_response=confirm_response, state_path=state_path,
-                            secret_keys=secret_keys, any_key=any_key)
+        self.app = make_app(
+            seed=seed,
+            secret_key=secret_key,
+            confirm_response=confirm_response,
+            state_path=state_path,
+            secret_keys=secret_keys,
+            any_key=any_key,
+        )
         self.host = host
         self.port = port
         self._server = ServerThread(
-            self.app, host, port, name="octopus-sandbox", max_body_size=DRAIN_BODY_BYTES,
+            self.app,
+            host,
+            port,
+            name="octopus-sandbox",
+            max_body_size=DRAIN_BODY_BYTES,
             background=self.app.webhook_worker.run,
         )
 
@@ -332,7 +366,7 @@ class Sandbox:
     def is_running(self) -> bool:
         return self._server.is_running()
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         if self.is_running():
             raise SandboxAlreadyRunning("Sandbox is already running at " + self.state.base_url)
         # Links name the bound address, known only once bound: the state built with it (fresh, or
@@ -365,7 +399,7 @@ class Sandbox:
             raise TimeoutError(f"webhook deliveries still in flight after {timeout} s (a receiver answers slowly?)")
         return self.state.webhook_deliveries()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
@@ -390,19 +424,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="seed for repeatable ids, tokens and clock")
     parser.add_argument("--secret-key", default=None, help="the API key to accept (default: the documented sandbox key)")
     parser.add_argument(
-        "--account", metavar="KEY", action="append", default=[],
+        "--account",
+        metavar="KEY",
+        action="append",
+        default=[],
         help="an account of its own for this secret key (repeatable): each key sees only its own world",
     )
     parser.add_argument(
-        "--any-key", action="store_true",
+        "--any-key",
+        action="store_true",
         help="any key of Checkout.com's shape opens its own, empty account on first use (a team's box on a trusted network)",
     )
     parser.add_argument(
-        "--confirm-response", choices=CONFIRM_RESPONSES, default="payment",
+        "--confirm-response",
+        choices=CONFIRM_RESPONSES,
+        default="payment",
         help="confirm answers 202 with the payment (the seed page, default) or 200 with the PaymentSetup",
     )
     parser.add_argument(
-        "--state", metavar="PATH", default=None,
+        "--state",
+        metavar="PATH",
+        default=None,
         help="keep the state in this SQLite file; started again with it, the sandbox carries on (the seed is the file's)",
     )
     args = parser.parse_args(argv)
@@ -412,8 +454,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         sandbox = Sandbox(
-            seed=args.seed, secret_key=args.secret_key, host=args.host, port=args.port,
-            confirm_response=args.confirm_response, state_path=args.state, secret_keys=args.account,
+            seed=args.seed,
+            secret_key=args.secret_key,
+            host=args.host,
+            port=args.port,
+            confirm_response=args.confirm_response,
+            state_path=args.state,
+            secret_keys=args.account,
             any_key=args.any_key,
         )
     except (ValueError, StateFileError) as exc:
@@ -434,7 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"octopus-nb sandbox serving {sandbox.base_url} (seed={args.seed if args.account or args.any_key else sandbox.state.seed}, "
             f"confirm answers with the {sandbox.confirm_response}{f', state in {args.state}' if args.state else ''}"
             f"{_accounts_note(args)}); Ctrl-C stops it",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
         done.wait()
     finally:

@@ -24,15 +24,21 @@ class StateFile:
     """Saves one state's small values with every transaction (``commit``) and takes them back (``restore``)."""
 
     def __init__(
-        self, state: "SandboxState", store: SqliteStore, faults: "FaultInjector", outbox: "WebhookOutbox",
-        registry: "WorkflowRegistry",
+        self,
+        state: SandboxState,
+        store: SqliteStore,
+        faults: FaultInjector,
+        outbox: WebhookOutbox,
+        registry: WorkflowRegistry,
     ):
         self.state, self.store, self.faults, self.outbox, self.registry = state, store, faults, outbox, registry
 
     def streams(self) -> dict[str, Any]:
         """The seeded streams by the name each is saved under."""
         return {
-            "random": self.state.random, "faults_random": self.faults.random, "chaos_random": self.outbox.chaos.random,
+            "random": self.state.random,
+            "faults_random": self.faults.random,
+            "chaos_random": self.outbox.chaos.random,
             "workflows_random": self.registry.random,
         }
 
@@ -45,18 +51,21 @@ class StateFile:
         """
         state = self.state
         offset = state.clock.offset
-        meta: dict = {"state": {
-            "seed": state.seed,
-            "requests": state.requests,
-            "request_ids": state.request_ids,
-            "refunds": state.refunds,
-            "default_processing_channel_id": state.default_processing_channel_id,
-            "clock": [offset.days, offset.seconds, offset.microseconds],
-            "faults": self.faults.settings,
-            "outbox": self.outbox.snapshot(),
-        }}
+        meta: dict = {
+            "state": {
+                "seed": state.seed,
+                "requests": state.requests,
+                "request_ids": state.request_ids,
+                "refunds": state.refunds,
+                "default_processing_channel_id": state.default_processing_channel_id,
+                "clock": [offset.days, offset.seconds, offset.microseconds],
+                "faults": self.faults.settings,
+                "outbox": self.outbox.snapshot(),
+            }
+        }
         drawn = {
-            "random": state.ids_drawn, "faults_random": bool(self.faults.settings),
+            "random": state.ids_drawn,
+            "faults_random": bool(self.faults.settings),
             "chaos_random": self.outbox.chaos.drawn,
             "workflows_random": self.registry.drawn,
         }

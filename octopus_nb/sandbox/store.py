@@ -25,9 +25,10 @@ import json
 import marshal
 import os
 import random
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .resources import Action, Event, Payment, PaymentSetup
 
@@ -115,8 +116,10 @@ class SqliteStore:
         try:
             import fcntl  # here: POSIX only, and the in-memory sandbox (the default) runs on Windows too
         except ImportError:
-            raise StateFileError(f"{path}: a state file needs POSIX file locks (fcntl), which this system lacks: "
-                                 "run the sandbox with --state under Linux, macOS or WSL") from None
+            raise StateFileError(
+                f"{path}: a state file needs POSIX file locks (fcntl), which this system lacks: "
+                "run the sandbox with --state under Linux, macOS or WSL"
+            ) from None
         self._fcntl = fcntl
         self.path = Path(path)
         existed = check_state_file(self.path)
@@ -197,7 +200,7 @@ class SqliteStore:
             self._in_transaction = True
         self._db.execute(sql, params)
 
-    def table(self, name: str, encode: Callable[[Any], Any], decode: Callable[[Any], Any]) -> "SqliteTable":
+    def table(self, name: str, encode: Callable[[Any], Any], decode: Callable[[Any], Any]) -> SqliteTable:
         if name not in self._tables:
             self._tables[name] = SqliteTable(self, name, encode, decode)
         return self._tables[name]
@@ -348,14 +351,14 @@ class TransactionLock:
             self._depth -= 1
             self._lock.release()
 
-    def __enter__(self) -> "TransactionLock":
+    def __enter__(self) -> TransactionLock:
         return self.acquire() and self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.release()
 
     @property
-    def deferred(self) -> "_DeferredHold":
+    def deferred(self) -> _DeferredHold:
         """Hold the lock without committing on release: what changed is saved by the next commit.
 
         For the bookkeeping every request does before its operation (its request id, the request
@@ -445,6 +448,7 @@ class MemoryLog(list):
 
 # --- how each resource is written: JSON-ready dicts, and back ----------------------------------
 
+
 def encode_setup(setup: PaymentSetup) -> dict:
     return {"id": setup.id, "fields": setup.fields, "latest_payment_id": setup.latest_payment_id}
 
@@ -467,10 +471,14 @@ def encode_payment(payment: Payment) -> dict:
 def decode_payment(data: dict) -> Payment:
     data = {key: value for key, value in data.items() if key != "token_used"}  # state files before 2026-12
     actions = [Action(**{**a, "processed_on": datetime.fromisoformat(a["processed_on"])}) for a in data["actions"]]
-    return Payment(**{
-        **data, "requested_on": datetime.fromisoformat(data["requested_on"]),
-        "expires_on": datetime.fromisoformat(data["expires_on"]), "actions": actions,
-    })
+    return Payment(
+        **{
+            **data,
+            "requested_on": datetime.fromisoformat(data["requested_on"]),
+            "expires_on": datetime.fromisoformat(data["expires_on"]),
+            "actions": actions,
+        }
+    )
 
 
 def encode_event(event: Event) -> dict:

@@ -12,8 +12,14 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from .._shared.contract import (
-    CURRENCY_PATTERN, MAX_AMOUNT, METADATA_LIMITS, PAYMENT_TYPES, PROCESSING_CHANNEL_ID_PATTERN, TEXT_LIMITS,
-    URL_PATTERN, is_url,
+    CURRENCY_PATTERN,
+    MAX_AMOUNT,
+    METADATA_LIMITS,
+    PAYMENT_TYPES,
+    PROCESSING_CHANNEL_ID_PATTERN,
+    TEXT_LIMITS,
+    URL_PATTERN,
+    is_url,
 )
 
 _PAYMENT_TYPES_FOLDED = {name.casefold() for name in PAYMENT_TYPES}
@@ -139,9 +145,7 @@ def _customer_errors(customer: Any) -> list[str]:
         elif email.get("verified") is not None and not isinstance(email["verified"], bool):
             codes.append("customer_email_invalid")
     name_ok = customer.get("name") is None or _is_short_text(customer["name"], 100)
-    id_ok = customer.get("id") is None or (
-        isinstance(customer["id"], str) and bool(_CUSTOMER_ID_PATTERN.match(customer["id"]))
-    )
+    id_ok = customer.get("id") is None or (isinstance(customer["id"], str) and bool(_CUSTOMER_ID_PATTERN.match(customer["id"])))
     phone = customer.get("phone")
     phone_ok = phone is None or (
         isinstance(phone, dict)

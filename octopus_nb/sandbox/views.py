@@ -119,8 +119,7 @@ def refund_view(base_url: str, payment: Payment, action: Action) -> dict:
     }
 
 
-def event_body(base_url: str, event_id: str, event_type: str, now: datetime, payment: Payment,
-               action: Action | None) -> dict:
+def event_body(base_url: str, event_id: str, event_type: str, now: datetime, payment: Payment, action: Action | None) -> dict:
     """A webhook event's JSON, as it will be signed and POSTed.
 
     The current (workflows) envelope of Checkout.com's event pages (contract §5, changed 2026-11-29

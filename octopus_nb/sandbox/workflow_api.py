@@ -30,7 +30,7 @@ TEST_AMOUNT, TEST_CURRENCY, TEST_REFERENCE = 1000, "HKD", "workflow-test"
 class WorkflowApi:
     """One sandbox's Workflows API; ``SandboxState.workflows``."""
 
-    def __init__(self, state: "SandboxState", registry: WorkflowRegistry, outbox: WebhookOutbox):
+    def __init__(self, state: SandboxState, registry: WorkflowRegistry, outbox: WebhookOutbox):
         #: the state whose lock, clock, ledger (events) and base URL these operations use
         self._state, self.registry, self._outbox = state, registry, outbox
 
@@ -107,12 +107,23 @@ class WorkflowApi:
     def _test_event(self, event_type: str, subject: str) -> Event:
         now, event_id = self._state.clock.now(), self.registry.new_id("evt")
         body = {
-            "id": event_id, "source": EVENT_SOURCE, "type": event_type, "timestamp": isoformat(now),
+            "id": event_id,
+            "source": EVENT_SOURCE,
+            "type": event_type,
+            "timestamp": isoformat(now),
             "version": EVENT_VERSION,
-            "data": {"id": subject, "amount": TEST_AMOUNT, "currency": TEST_CURRENCY, "reference": TEST_REFERENCE,
-                     "processed_on": isoformat(now), "status": "Pending"},
-            "_links": {"self": {"href": f"{self._base}/events/{event_id}"},
-                       "subject": {"href": f"{self._base}/workflows/events/subject/{subject}"}},
+            "data": {
+                "id": subject,
+                "amount": TEST_AMOUNT,
+                "currency": TEST_CURRENCY,
+                "reference": TEST_REFERENCE,
+                "processed_on": isoformat(now),
+                "status": "Pending",
+            },
+            "_links": {
+                "self": {"href": f"{self._base}/events/{event_id}"},
+                "subject": {"href": f"{self._base}/workflows/events/subject/{subject}"},
+            },
         }
         return Event(event_id, event_type, now, subject, None, body, self._state.default_processing_channel_id)
 
@@ -195,8 +206,10 @@ class WorkflowApi:
         attempts, queued = self._outbox.attempts_of(event.id), self._outbox.queued_for(event.id)
         pairs = dict.fromkeys((item.workflow_id, item.action_id) for item in [*attempts, *queued])
         return [
-            (workflow_id, action_id, wire.invocation_status(
-                [a for a in attempts if a.action_id == action_id], any(d.action_id == action_id for d in queued)))
+            (
+                workflow_id,
+                action_id,
+                wire.invocation_status([a for a in attempts if a.action_id == action_id], any(d.action_id == action_id for d in queued)),
+            )
             for workflow_id, action_id in pairs
         ]
-

@@ -8,7 +8,8 @@ are in ``urls.py``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .exceptions import SandboxError
 from .handlers import ApiHandler, encode

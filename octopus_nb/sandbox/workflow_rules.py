@@ -83,8 +83,10 @@ def condition_errors(body: Any) -> list[str]:
     codes = [] if set(body) <= {"type", field} else ["condition_invalid"]
     value = body.get(field)
     if kind == "event":
-        valid = isinstance(value, dict) and bool(value) and all(
-            isinstance(source, str) and _is_text_list(types) for source, types in value.items()
+        valid = (
+            isinstance(value, dict)
+            and bool(value)
+            and all(isinstance(source, str) and _is_text_list(types) for source, types in value.items())
         )
     else:
         valid = _is_text_list(value)
@@ -105,11 +107,17 @@ def action_errors(body: Any) -> list[str]:
     headers = body.get("headers", {})
     if headers is None:
         headers = {}
-    if not (isinstance(headers, dict) and all(
-        isinstance(name, str) and HEADER_NAME.match(name) and name.lower() not in RESERVED_HEADERS
-        and isinstance(value, str) and HEADER_VALUE.match(value)
-        for name, value in headers.items()
-    )):
+    if not (
+        isinstance(headers, dict)
+        and all(
+            isinstance(name, str)
+            and HEADER_NAME.match(name)
+            and name.lower() not in RESERVED_HEADERS
+            and isinstance(value, str)
+            and HEADER_VALUE.match(value)
+            for name, value in headers.items()
+        )
+    ):
         codes.append("action_headers_invalid")
     signature = body.get("signature")
     if not isinstance(signature, dict):
@@ -122,8 +130,7 @@ def action_errors(body: Any) -> list[str]:
         if not _is_text(signature.get("key"), MAX_KEY_LENGTH):
             codes.append("signature_key_invalid")
     retry = body.get("retry")
-    if retry is not None and not (isinstance(retry, dict) and set(retry) <= {"enabled"}
-                                  and isinstance(retry.get("enabled", True), bool)):
+    if retry is not None and not (isinstance(retry, dict) and set(retry) <= {"enabled"} and isinstance(retry.get("enabled", True), bool)):
         codes.append("action_retry_invalid")
     return codes
 
@@ -131,8 +138,13 @@ def action_errors(body: Any) -> list[str]:
 def event_types_errors(body: Any, known: tuple[str, ...]) -> list[str]:
     """``POST /workflows/{id}/test``: ``event_types``, a non-empty list of the event types the sandbox emits."""
     types = body.get("event_types") if isinstance(body, dict) else None
-    if not (isinstance(body, dict) and set(body) <= {"event_types"} and isinstance(types, list) and types
-            and all(isinstance(name, str) and name in known for name in types)):
+    if not (
+        isinstance(body, dict)
+        and set(body) <= {"event_types"}
+        and isinstance(types, list)
+        and types
+        and all(isinstance(name, str) and name in known for name in types)
+    ):
         return ["event_types_invalid"]
     return []
 

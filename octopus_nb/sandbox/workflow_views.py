@@ -8,14 +8,14 @@ write-only, so ``signature`` carries its ``method`` and never the key.
 
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 
 from .clock import isoformat
 from .outbox import DeliveryAttempt
 from .resources import Event
-from .workflows import OCTOPUS_EVENTS, SIGNATURE_METHOD, Condition, WebhookAction, Workflow
 from .workflow_rules import CONDITION_FIELDS
+from .workflows import OCTOPUS_EVENTS, SIGNATURE_METHOD, Condition, WebhookAction, Workflow
 
 
 def workflow_href(base_url: str, workflow_id: str) -> str:
@@ -30,7 +30,9 @@ def created_view(base_url: str, workflow: Workflow) -> dict:
 def summary_view(base_url: str, workflow: Workflow) -> dict:
     """One entry of ``GET /workflows``'s ``data``."""
     return {
-        "id": workflow.id, "name": workflow.name, "active": workflow.active,
+        "id": workflow.id,
+        "name": workflow.name,
+        "active": workflow.active,
         "_links": {"self": {"href": workflow_href(base_url, workflow.id)}},
     }
 
@@ -41,8 +43,12 @@ def condition_view(condition: Condition) -> dict:
 
 def action_view(action: WebhookAction) -> dict:
     return {
-        "id": action.id, "type": "webhook", "url": action.url, "headers": dict(action.headers),
-        "signature": {"method": SIGNATURE_METHOD}, "retry": {"enabled": action.retry},
+        "id": action.id,
+        "type": "webhook",
+        "url": action.url,
+        "headers": dict(action.headers),
+        "signature": {"method": SIGNATURE_METHOD},
+        "retry": {"enabled": action.retry},
     }
 
 
@@ -57,15 +63,16 @@ def workflow_view(base_url: str, workflow: Workflow) -> dict:
 
 def event_types_view() -> list:
     """``GET /workflows/event-types``: the one source the sandbox emits, and its Octopus events."""
-    return [{
-        "id": "gateway",
-        "display_name": "Gateway",
-        "description": "Events of payments processed through the gateway (the Octopus events the sandbox emits)",
-        "events": [
-            {"id": name, "display_name": display, "description": f"{display} (Octopus)"}
-            for name, display in OCTOPUS_EVENTS.items()
-        ],
-    }]
+    return [
+        {
+            "id": "gateway",
+            "display_name": "Gateway",
+            "description": "Events of payments processed through the gateway (the Octopus events the sandbox emits)",
+            "events": [
+                {"id": name, "display_name": display, "description": f"{display} (Octopus)"} for name, display in OCTOPUS_EVENTS.items()
+            ],
+        }
+    ]
 
 
 def event_href(base_url: str, event_id: str) -> str:
@@ -74,11 +81,17 @@ def event_href(base_url: str, event_id: str) -> str:
 
 def subject_events_view(base_url: str, events: list[Event]) -> dict:
     """``GET /workflows/events/subject/{id}``: the subject's events, oldest first."""
-    return {"data": [
-        {"id": event.id, "type": event.type, "timestamp": isoformat(event.timestamp),
-         "_links": {"self": {"href": event_href(base_url, event.id)}}}
-        for event in events
-    ]}
+    return {
+        "data": [
+            {
+                "id": event.id,
+                "type": event.type,
+                "timestamp": isoformat(event.timestamp),
+                "_links": {"self": {"href": event_href(base_url, event.id)}},
+            }
+            for event in events
+        ]
+    }
 
 
 def invocation_status(attempts: list[DeliveryAttempt], queued: bool) -> str:
@@ -96,16 +109,18 @@ def event_view(base_url: str, event: Event, invoked: list[tuple[str, str, str]])
     return {
         **event.body,
         "action_invocations": [
-            {"workflow_id": workflow_id, "workflow_action_id": action_id, "status": status,
-             "_links": {"self": {"href": f"{event_href(base_url, event.id)}/actions/{action_id}"}}}
+            {
+                "workflow_id": workflow_id,
+                "workflow_action_id": action_id,
+                "status": status,
+                "_links": {"self": {"href": f"{event_href(base_url, event.id)}/actions/{action_id}"}},
+            }
             for workflow_id, action_id, status in invoked
         ],
     }
 
 
-def invocations_view(
-    event: Event, workflow_id: str, action_id: str, attempts: list[DeliveryAttempt], queued: bool
-) -> dict:
+def invocations_view(event: Event, workflow_id: str, action_id: str, attempts: list[DeliveryAttempt], queued: bool) -> dict:
     """``GET /workflows/events/{event}/actions/{action}``: each delivery attempt of the event to the action."""
     return {
         "workflow_id": workflow_id,

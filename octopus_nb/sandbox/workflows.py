@@ -12,8 +12,9 @@ their own seeded stream, so adding a workflow never shifts resource ids. Not loc
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .chaos import CHAOS_OFF, chaos_on, chaos_settings
 from .exceptions import InvalidRequest, MalformedRequest, NotFound
@@ -22,7 +23,12 @@ from .resources import Event
 from .store import SqliteStore
 from .validation import is_webhook_url
 from .workflow_rules import (
-    CONDITION_FIELDS, SIGNATURE_METHOD, action_errors, condition_errors, patch_errors, workflow_errors,
+    CONDITION_FIELDS,
+    SIGNATURE_METHOD,
+    action_errors,
+    condition_errors,
+    patch_errors,
+    workflow_errors,
 )
 
 #: Sandbox rule: the one entity of the sandbox account (an ``entity`` condition matches it). A
@@ -86,8 +92,7 @@ class Workflow:
 
     def targets(self) -> list[Target]:
         return [
-            Target(self.id, action.id, action.url, action.key, dict(action.headers), dict(action.chaos), action.retry,
-                   self.shortcut)
+            Target(self.id, action.id, action.url, action.key, dict(action.headers), dict(action.chaos), action.retry, self.shortcut)
             for action in self.actions
         ]
 
@@ -95,16 +100,12 @@ class Workflow:
 class WorkflowRegistry:
     """The workflows of one sandbox, by id: CRUD as the Workflows API names it, and the matching."""
 
-    def __init__(
-        self, seed: int | None, store: SqliteStore | None = None, on_removed: Callable[..., None] = lambda *ids: None
-    ):
+    def __init__(self, seed: int | None, store: SqliteStore | None = None, on_removed: Callable[..., None] = lambda *ids: None):
         #: workflow, condition and action ids: their own stream, so resource ids never shift
         self.random = random.Random(seed + 5) if seed is not None else random.SystemRandom()
         #: whether the stream was drawn from since a state file last saved it
         self.drawn = False
-        self.workflows: dict[str, Workflow] = (
-            {} if store is None else store.table("workflows", encode_workflow, decode_workflow)
-        )
+        self.workflows: dict[str, Workflow] = {} if store is None else store.table("workflows", encode_workflow, decode_workflow)
         #: told ``(workflow_id, action_id=None)`` when a workflow or an action goes away (the outbox drops its retries)
         self._on_removed = on_removed
 
@@ -263,7 +264,10 @@ class WorkflowRegistry:
 
     def _action(self, body: dict, action_id: str | None = None) -> WebhookAction:
         return WebhookAction(
-            action_id or self.new_id("wfa"), body["url"], body["signature"]["key"], dict(body.get("headers") or {}),
+            action_id or self.new_id("wfa"),
+            body["url"],
+            body["signature"]["key"],
+            dict(body.get("headers") or {}),
             (body.get("retry") or {}).get("enabled", True),
         )
 
@@ -285,7 +289,10 @@ def _index(items: list, item_id: str, not_found: str) -> int:
 
 def encode_workflow(workflow: Workflow) -> dict:
     return {
-        "id": workflow.id, "name": workflow.name, "active": workflow.active, "shortcut": workflow.shortcut,
+        "id": workflow.id,
+        "name": workflow.name,
+        "active": workflow.active,
+        "shortcut": workflow.shortcut,
         "conditions": [condition.__dict__ for condition in workflow.conditions],
         "actions": [action.__dict__ for action in workflow.actions],
     }
@@ -293,8 +300,12 @@ def encode_workflow(workflow: Workflow) -> dict:
 
 def decode_workflow(data: dict) -> Workflow:
     return Workflow(
-        data["id"], data["name"], data["active"], [Condition(**item) for item in data["conditions"]],
-        [WebhookAction(**item) for item in data["actions"]], data["shortcut"],
+        data["id"],
+        data["name"],
+        data["active"],
+        [Condition(**item) for item in data["conditions"]],
+        [WebhookAction(**item) for item in data["actions"]],
+        data["shortcut"],
     )
 
 

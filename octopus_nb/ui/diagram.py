@@ -21,7 +21,15 @@ import math
 #: Every state the diagram draws, in flow order. ``not_ready`` covers the readiness statuses
 #: ``action_required``, ``invalid``, ``unavailable`` and ``initialization_required``.
 STATES = (
-    "start", "not_ready", "ready", "Pending", "Captured", "Declined", "Expired", "Partially Refunded", "Refunded",
+    "start",
+    "not_ready",
+    "ready",
+    "Pending",
+    "Captured",
+    "Declined",
+    "Expired",
+    "Partially Refunded",
+    "Refunded",
 )
 
 #: state → (label, centre x, centre y) in the 880 × 250 drawing
@@ -94,8 +102,9 @@ def _arrowhead(tip_x: float, tip_y: float, from_x: float, from_y: float, colour:
     angle = math.atan2(tip_y - from_y, tip_x - from_x)
     points = [(tip_x, tip_y)]
     for side in (-1, 1):
-        points.append((tip_x - 9 * math.cos(angle) + side * 4.5 * math.sin(angle),
-                       tip_y - 9 * math.sin(angle) - side * 4.5 * math.cos(angle)))
+        points.append(
+            (tip_x - 9 * math.cos(angle) + side * 4.5 * math.sin(angle), tip_y - 9 * math.sin(angle) - side * 4.5 * math.cos(angle))
+        )
     coords = " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
     return f'<polygon points="{coords}" fill="{colour}"/>'
 

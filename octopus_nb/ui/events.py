@@ -10,7 +10,7 @@ No widgets here; a view passes :meth:`EventFeed.watch` the redraw to run when ev
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from ..client import Client
 from ..control import configure_webhooks, flush_webhooks, is_sandbox, webhook_chaos

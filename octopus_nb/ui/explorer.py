@@ -28,19 +28,20 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from .._shared.contract import TERMINAL_STATUSES
 from ..client import ApiResult, Client
-from ..journey import app_url
 from ..history import TRACE_COLUMNS
+from ..journey import app_url
 from ..lifecycle import RedirectTargets
 from ..readiness import EXAMPLE_SETUP, FORM_FIELDS
 from .diagram import flow_diagram_svg
 from .events import EventFeed
 from .explorer_layout import CUSTOMER_BUTTONS, STEPS, ExplorerLayout
-from .flow import Flow, REFUNDABLE_STATUSES, RETRYABLE_STATUSES, preview_fields
+from .flow import REFUNDABLE_STATUSES, RETRYABLE_STATUSES, Flow, preview_fields
 from .render import Templates
 
 #: The seed page's example values: the form starts with them (``new_payment()`` clears it).
@@ -286,8 +287,9 @@ class FlowExplorer:
 
     def form_values(self) -> dict:
         """The form's fields as step-function arguments (empty text → None, i.e. not sent)."""
-        return {name: parse_amount(widget.value) if name == "amount" else (widget.value.strip() or None)
-                for name, widget in self.fields.items()}
+        return {
+            name: parse_amount(widget.value) if name == "amount" else (widget.value.strip() or None) for name, widget in self.fields.items()
+        }
 
     def diagram_svg(self) -> str:
         """The state diagram the app shows, as SVG text."""
@@ -321,8 +323,7 @@ class FlowExplorer:
         panels["error"].value = t.error_box(self.last_error)
         panels["readiness"].value = t.render("readiness.html", setup=flow.setup)
         panels["summary"].value = t.render("summary.html", setup=flow.setup)
-        panels["customer"].value = t.render("customer.html", can_play_customer=flow.can_play_customer,
-                                            payment=flow.payment)
+        panels["customer"].value = t.render("customer.html", can_play_customer=flow.can_play_customer, payment=flow.payment)
         panels["outcome"].value = t.render("outcome.html", payment=flow.payment, actions=flow.actions)
         panels["history"].value = t.history_list(self.client.history)
         self._draw_events()
@@ -341,8 +342,10 @@ class FlowExplorer:
         payment = self.payment
         if payment is None or payment.get("status") != "Pending":
             return False
-        return any(event.get("data", {}).get("id") == payment.get("id")
-                   and event.get("data", {}).get("status") in TERMINAL_STATUSES for event in self.feed.events)
+        return any(
+            event.get("data", {}).get("id") == payment.get("id") and event.get("data", {}).get("status") in TERMINAL_STATUSES
+            for event in self.feed.events
+        )
 
     def _example(self) -> dict:
         """The form's first values: the seed page's example, returning to the loopback merchant when there is one."""
@@ -353,8 +356,8 @@ class FlowExplorer:
     def _draw_events(self) -> None:
         with self._events_lock:
             self.panels["events"].value = self._templates.render(
-                "events.html", active=self.feed.active, note=self.feed.note, events=self.feed.events,
-                counts=self.feed.counts())
+                "events.html", active=self.feed.active, note=self.feed.note, events=self.feed.events, counts=self.feed.counts()
+            )
 
     def _environment_text(self) -> str:
         env = self.client.environment
@@ -416,8 +419,7 @@ class FlowExplorer:
         return self._templates.picture(
             "explorer",
             before=[p["header"].value, p["diagram"].value, p["status"].value, p["error"].value],
-            fields=[(layout.fields[name].description, layout.fields[name].value, layout.messages[name].value)
-                    for name in FORM_FIELDS],
+            fields=[(layout.fields[name].description, layout.fields[name].value, layout.messages[name].value) for name in FORM_FIELDS],
             qr_png=layout.qr.value if layout.qr.layout.display != "none" else b"",
             after=[p[name].value for name in ("readiness", "summary", "targets", "customer", "outcome", "history")],
             buttons=[button.description for button in self.buttons.values() if not button.disabled],

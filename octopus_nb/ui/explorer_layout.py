@@ -7,8 +7,9 @@ method of the :class:`~octopus_nb.ui.explorer.FlowExplorer`. Every element carri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -33,8 +34,7 @@ PLACEHOLDERS = {
     "reference": "ORD-5023-4E89 (optional)",
 }
 #: Panel name → the CSS class of its HTML widget (``octopus-explorer-…``).
-PANELS = ("header", "status", "diagram", "error", "readiness", "summary", "targets", "journey", "customer", "outcome",
-          "history", "events")
+PANELS = ("header", "status", "diagram", "error", "readiness", "summary", "targets", "journey", "customer", "outcome", "history", "events")
 _PANEL_CLASSES = {"customer": "customer-note"}
 #: Button name → (label, CSS class suffix, button style, icon).
 BUTTONS = {
@@ -72,7 +72,7 @@ def _html(css: str, value: str = "") -> widgets.HTML:
 class ExplorerLayout:
     """The explorer's widget tree; ``app`` is the root."""
 
-    def __init__(self, explorer: "FlowExplorer", templates: Templates, initial: dict[str, str]):
+    def __init__(self, explorer: FlowExplorer, templates: Templates, initial: dict[str, str]):
         self._explorer = explorer
         self._templates = templates
         style = {"description_width": "11em"}
@@ -81,20 +81,25 @@ class ExplorerLayout:
         #: form field name → the message beside it (a tick, or the fix)
         self.messages: dict[str, widgets.HTML] = {}
         for name in FORM_FIELDS:
-            field = widgets.Text(value=initial[name], description=FIELD_LABELS[name], placeholder=PLACEHOLDERS[name],
-                                 style=style, layout=widgets.Layout(width="36em"))
+            field = widgets.Text(
+                value=initial[name],
+                description=FIELD_LABELS[name],
+                placeholder=PLACEHOLDERS[name],
+                style=style,
+                layout=widgets.Layout(width="36em"),
+            )
             field.add_class(_css(f"field-{name}"))
             field.observe(self._field_changed, names="value")
             self.fields[name] = field
             self.messages[name] = _html(_css(f"message-{name}"))
-        self.refund_amount = widgets.Text(description="Refund amount", placeholder="empty: everything available",
-                                          style=style, layout=widgets.Layout(width="30em"))
+        self.refund_amount = widgets.Text(
+            description="Refund amount", placeholder="empty: everything available", style=style, layout=widgets.Layout(width="30em")
+        )
         self.refund_amount.add_class(_css("refund-amount"))
         self.buttons: dict[str, widgets.Button] = {}
         bindings = self._bindings()
         for name, (label, css, button_style, icon) in BUTTONS.items():
-            button = widgets.Button(description=label, button_style=button_style, icon=icon,
-                                    layout=widgets.Layout(width="auto"))
+            button = widgets.Button(description=label, button_style=button_style, icon=icon, layout=widgets.Layout(width="auto"))
             button.add_class(_css(css))
             button.on_click(partial(self._clicked, bindings[name]))
             self.buttons[name] = button
@@ -109,16 +114,21 @@ class ExplorerLayout:
         p, b = self.panels, self.buttons
         lists = widgets.HBox(
             [
-                widgets.VBox([widgets.HTML("<b>Requests and responses</b> (newest first; click a row)"), p["history"]],
-                             layout=widgets.Layout(flex="3 1 0%", min_width="0")),
-                widgets.VBox([widgets.HTML("<b>Webhook events</b> (newest first)"), p["events"], b["events"]],
-                             layout=widgets.Layout(flex="2 1 0%", min_width="0")),
+                widgets.VBox(
+                    [widgets.HTML("<b>Requests and responses</b> (newest first; click a row)"), p["history"]],
+                    layout=widgets.Layout(flex="3 1 0%", min_width="0"),
+                ),
+                widgets.VBox(
+                    [widgets.HTML("<b>Webhook events</b> (newest first)"), p["events"], b["events"]],
+                    layout=widgets.Layout(flex="2 1 0%", min_width="0"),
+                ),
             ],
             layout=widgets.Layout(width="100%", align_items="flex-start", grid_gap="12px"),
         )
         #: the app: the stylesheet once, then header, diagram, status, stepper, error box, pages, lists
-        self.app = widgets.VBox([widgets.HTML(templates.style()), p["header"], p["diagram"], p["status"], self.steps,
-                                 p["error"], self.pages, lists])
+        self.app = widgets.VBox(
+            [widgets.HTML(templates.style()), p["header"], p["diagram"], p["status"], self.steps, p["error"], self.pages, lists]
+        )
         self.app.add_class("octopus-explorer")
         self.app.add_class("octopus-ui")
 
@@ -133,8 +143,7 @@ class ExplorerLayout:
         self.qr.value = qr_code(targets.android).png
         self.qr.layout.display = None
         self.panels["targets"].value = self._templates.redirect_table(targets)
-        self.panels["journey"].value = (
-            self._templates.render("journey.html", desktop=targets.desktop, phone=phone_url) if phone_url else "")
+        self.panels["journey"].value = self._templates.render("journey.html", desktop=targets.desktop, phone=phone_url) if phone_url else ""
 
     def clear(self) -> None:
         """Empty the form, the refund field, the QR code and the redirect table."""
@@ -148,10 +157,17 @@ class ExplorerLayout:
     def _bindings(self) -> dict[str, Callable[[], Any]]:
         e = self._explorer
         return {
-            "create": e.create, "update": e.update, "check": e.check_readiness,
-            "to_confirm": partial(e.go, "confirm"), "confirm": e.confirm, "to_customer": partial(e.go, "customer"),
+            "create": e.create,
+            "update": e.update,
+            "check": e.check_readiness,
+            "to_confirm": partial(e.go, "confirm"),
+            "confirm": e.confirm,
+            "to_customer": partial(e.go, "customer"),
             **{action: partial(e.act, action) for action in CUSTOMER_BUTTONS},
-            "refresh_customer": e.outcome, "refund": e.refund, "refresh": e.outcome, "new": e.new_payment,
+            "refresh_customer": e.outcome,
+            "refund": e.refund,
+            "refresh": e.outcome,
+            "new": e.new_payment,
             "events": e.refresh_events,
         }
 

@@ -17,7 +17,8 @@ ipywidgets, so it runs and is tested anywhere.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..client import ApiResult, Client
 from ..control import is_sandbox, simulate_customer

@@ -15,8 +15,9 @@ A button whose method raises shows the error's message, with the fix, in the for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -27,7 +28,6 @@ from ..history import SUMMARY_COLUMNS
 from ..readiness import EXAMPLE_SETUP, FIELD_LABELS, FORM_FIELDS, problems_by_field
 from .flow import Flow, field_fixes, octopus_readiness, preview_fields
 from .render import Templates, payment_tone, readiness_tone
-
 
 #: The customer's choices (:data:`~octopus_nb._shared.contract.CUSTOMER_ACTIONS`) the form has a button for.
 CUSTOMER_BUTTONS = CUSTOMER_ACTIONS
@@ -66,8 +66,13 @@ class PaymentForm(widgets.VBox):
         self.fields: dict[str, widgets.ValueWidget] = {
             "amount": widgets.IntText(value=amount, description=FIELD_LABELS["amount"], style=style, layout=layout),
         }
-        texts = {"currency": currency, "success_url": success_url, "failure_url": failure_url,
-                 "description": description, "reference": reference}
+        texts = {
+            "currency": currency,
+            "success_url": success_url,
+            "failure_url": failure_url,
+            "description": description,
+            "reference": reference,
+        }
         for name, value in texts.items():
             self.fields[name] = widgets.Text(value=value or "", description=FIELD_LABELS[name], style=style, layout=layout)
         #: field name → the message shown next to it (tick, or the fix in red)
@@ -297,8 +302,7 @@ class PaymentForm(widgets.VBox):
         enabled = [button.description for button in self.buttons.values() if not button.disabled]
         return self._templates.picture(
             "form",
-            fields=[(self.fields[name].description, self.fields[name].value, self.messages[name].value)
-                    for name in FORM_FIELDS],
+            fields=[(self.fields[name].description, self.fields[name].value, self.messages[name].value) for name in FORM_FIELDS],
             before=[self.status.value],
             qr_png=self.qr.value if self.qr.layout.display != "none" else b"",
             after=[self.links.value, self.history_table.value],

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import FIXES, CheckoutApiError, fix_for
 from ..lifecycle import DEVICES, RedirectTargets
@@ -29,8 +30,14 @@ HISTORY_ROWS = 50
 #: Readiness status → tone (a class ``octopus-tone-…``); other statuses are "muted".
 READINESS_TONES = {"ready": "good", "action_required": "warn", "invalid": "bad", "unavailable": "bad"}
 #: Payment status → tone; other statuses (Pending) are "muted".
-PAYMENT_TONES = {"Captured": "good", "Declined": "bad", "Expired": "bad", "Partially Refunded": "warn",
-                 "Refunded": "muted", "Canceled": "bad"}
+PAYMENT_TONES = {
+    "Captured": "good",
+    "Declined": "bad",
+    "Expired": "bad",
+    "Partially Refunded": "warn",
+    "Refunded": "muted",
+    "Canceled": "bad",
+}
 
 
 def readiness_tone(status: str | None) -> str:
@@ -108,15 +115,28 @@ class Templates:
             request_id = error.request_id
         return self.render("error.html", error=error, head=head, codes=codes, request_id=request_id)
 
-    def picture(self, view: str, *, before: list[str], fields: list[tuple[str, str, str]] = (), qr_png: bytes = b"",
-                after: list[str] = (), buttons: list[str] = ()) -> str:
+    def picture(
+        self,
+        view: str,
+        *,
+        before: list[str],
+        fields: list[tuple[str, str, str]] = (),
+        qr_png: bytes = b"",
+        after: list[str] = (),
+        buttons: list[str] = (),
+    ) -> str:
         """A static HTML picture of a view: what GitHub and nbviewer show where widgets can't run.
 
         ``before``/``after`` are panels already rendered from templates (kept as they are); ``fields`` are
         (label, value, message) rows. Deterministic for a deterministic state, so nbval compares it.
         """
         return self.render(
-            "picture.html", style=self.style(), view=view, before=[part for part in before if part],
-            fields=list(fields), qr_png=base64.b64encode(qr_png).decode("ascii") if qr_png else "",
-            after=[part for part in after if part], buttons=list(buttons),
+            "picture.html",
+            style=self.style(),
+            view=view,
+            before=[part for part in before if part],
+            fields=list(fields),
+            qr_png=base64.b64encode(qr_png).decode("ascii") if qr_png else "",
+            after=[part for part in after if part],
+            buttons=list(buttons),
         )
