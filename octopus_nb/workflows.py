@@ -139,7 +139,7 @@ def reflow(
     """
     if (events is None) == (subjects is None):
         raise ValueError("Pass events=[...] or subjects=[...] (payment ids), not both.")
-    body: dict = {"events": list(events)} if events is not None else {"subjects": list(subjects)}
+    body: dict = {"events": list(events)} if events is not None else {"subjects": list(subjects or ())}
     if workflows is not None:
         body["workflows"] = list(workflows)
     return client.request("POST", "/workflows/events/reflow", body=body)

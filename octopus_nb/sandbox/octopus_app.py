@@ -47,7 +47,8 @@ def parse_octopus_uri(uri: str) -> tuple[str, str | None]:
     token = (query.get("token") or [""])[0]
     if not token:
         raise MalformedRequest("token_missing")
-    return_url = (query.get("return") or [None])[0]
+    returns = query.get("return")
+    return_url = returns[0] if returns else None
     if return_url is not None:
         try:
             scheme = urlsplit(return_url).scheme.lower()

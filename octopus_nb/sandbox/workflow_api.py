@@ -44,7 +44,7 @@ class WorkflowApi:
         with self._state.transaction():
             return wire.created_view(self._base, self.registry.create(body))
 
-    def list(self) -> dict:
+    def list_workflows(self) -> dict:
         with self._state.transaction():
             return {"data": [wire.summary_view(self._base, workflow) for workflow in self.registry.all()]}
 
@@ -147,8 +147,8 @@ class WorkflowApi:
             queued = [d for d in self._outbox.queued_for(event.id) if d.action_id == action_id]
             if not attempts and not queued:
                 raise NotFound("workflow_action_not_found")
-            workflow_id = (attempts or queued)[0].workflow_id
-            return wire.invocations_view(event, workflow_id, action_id, attempts, bool(queued))
+            workflow_id = attempts[0].workflow_id if attempts else queued[0].workflow_id
+            return wire.invocations_view(event, workflow_id or "", action_id, attempts, bool(queued))
 
     # --- reflow ------------------------------------------------------------------------------
 
@@ -202,9 +202,9 @@ class WorkflowApi:
             return None
         return [self.registry.get(workflow_id) for workflow_id in workflow_ids]
 
-    def _invoked(self, event: Event) -> list[tuple[str, str, str]]:
+    def _invoked(self, event: Event) -> list[tuple[str | None, str | None, str]]:
         attempts, queued = self._outbox.attempts_of(event.id), self._outbox.queued_for(event.id)
-        pairs = dict.fromkeys((item.workflow_id, item.action_id) for item in [*attempts, *queued])
+        pairs = dict.fromkeys([(a.workflow_id, a.action_id) for a in attempts] + [(d.workflow_id, d.action_id) for d in queued])
         return [
             (
                 workflow_id,

@@ -32,7 +32,7 @@ class WorkflowHandler(ApiHandler):
 
 class WorkflowsHandler(WorkflowHandler):
     async def get(self) -> None:
-        await self.perform(self.api.list)
+        await self.perform(self.api.list_workflows)
 
     async def post(self) -> None:
         await self.perform(lambda: self.api.create(self.json_body()), 201)

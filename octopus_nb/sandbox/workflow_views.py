@@ -101,7 +101,7 @@ def invocation_status(attempts: list[DeliveryAttempt], queued: bool) -> str:
     return "pending" if queued else "failed"
 
 
-def event_view(base_url: str, event: Event, invoked: list[tuple[str, str, str]]) -> dict:
+def event_view(base_url: str, event: Event, invoked: list[tuple[str | None, str | None, str]]) -> dict:
     """``GET /workflows/events/{id}`` and ``GET /events/{id}``: the envelope as delivered, and its actions.
 
     ``invoked``: ``(workflow_id, action_id, status)`` of every action the event was routed to.

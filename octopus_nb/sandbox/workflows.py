@@ -230,12 +230,13 @@ class WorkflowRegistry:
                 codes.append("signature_key_invalid")
         if chaos is None:
             codes.append("webhooks_invalid")
-        if codes:
+        if codes or chaos is None:
             raise InvalidRequest(*codes)
         if url is None:
             if current is not None:
                 self.delete(current.id)
             return False
+        key = str(key)  # checked above: a signature key goes with every URL
         if current is None:
             current = Workflow(self.new_id("wf"), SHORTCUT_NAME, shortcut=True)
             current.conditions = [Condition(self.new_id("wfc"), "event", {"gateway": list(OCTOPUS_EVENTS)})]
