@@ -15,6 +15,9 @@ from .store import SqliteStore
 
 #: Sandbox rule: an idempotency key is remembered for 24 hours of sandbox time.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+#: How often (sandbox time) records past the window are removed: an expired record already answers
+#: as absent, so this only keeps a long-lived sandbox's memory and state file from growing with its requests.
+SWEEP_EVERY = timedelta(hours=1)
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -36,6 +39,7 @@ class IdempotencyStore:
     def __init__(self, clock: SandboxClock, store: SqliteStore | None = None):
         self._clock = clock
         self._stored: dict[str, StoredResponse] = {} if store is None else store.table("idempotency", _encode, _decode)
+        self._next_sweep = clock.now() + SWEEP_EVERY
 
     def begin(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
         """Claim ``key`` for a request, or return the stored (status, body) to replay.
@@ -49,10 +53,12 @@ class IdempotencyStore:
             InFlight, InvalidRequest
         """
         now = self._clock.now()
+        self.sweep()
         stored = self._stored.get(key)
         if stored and now - stored.stored_at > IDEMPOTENCY_WINDOW:
             stored = None
         if stored is None:
+            self._stored.pop(key, None)  # a key used again goes to the end, with its new time
             self._stored[key] = StoredResponse(fingerprint, now)
             return None
         if stored.status is None:
@@ -60,6 +66,21 @@ class IdempotencyStore:
         if stored.fingerprint != fingerprint:
             raise InvalidRequest("idempotency_key_reused")
         return stored.status, stored.body
+
+    def sweep(self) -> None:
+        """Remove the stored answers older than the window, at most once per :data:`SWEEP_EVERY` of sandbox time."""
+        now = self._clock.now()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY
+        cutoff = now - IDEMPOTENCY_WINDOW
+        if isinstance(self._stored, dict):
+            for key in [key for key, stored in self._stored.items() if stored.status is not None and stored.stored_at < cutoff]:
+                del self._stored[key]
+        else:  # the state file's table: one statement, in this request's transaction
+            self._stored.delete_where(
+                "json_extract(v, '$.status') IS NOT NULL AND json_extract(v, '$.stored_at') < ?", (cutoff.isoformat(),)
+            )
 
     def claimed(self) -> dict[str, int | None]:
         """Every key held: its stored status, or None while its first request is in flight."""

@@ -350,6 +350,7 @@ class SandboxState:
                 # datetime ends in year 9999: past it every timestamp, so every answer, would fail
                 raise InvalidRequest("advance_seconds_invalid")
             self.clock.advance(seconds)
+            self._idempotency.sweep()
             self.ledger.expire_due()
             self._outbox.clock_moved()  # retries may have come due
             return {"now": isoformat(self.clock.now())}

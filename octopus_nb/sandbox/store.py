@@ -303,6 +303,11 @@ class SqliteTable:
     def values(self) -> list[Any]:
         return [self[key] for key in self]
 
+    def delete_where(self, condition: str, params: tuple = ()) -> None:
+        """Delete the rows whose JSON value ``v`` meets an SQL ``condition`` (after writing what is held)."""
+        self.flush()
+        self._store.write(f"DELETE FROM {self._name} WHERE {condition}", params)
+
     def flush(self) -> None:
         """Write every object that changed since it was read (or is new); forget them all."""
         held, self._held = self._held, {}
