@@ -166,10 +166,11 @@ def test_the_customers_pages_reach_a_payment_through_its_token_in_any_account(te
         (["--account", ALICE, "--any-key"], "--account names every key itself"),
         (["--account", ALICE, "--secret-key", BOB], "--account names every key itself"),
         (["--account", "hunter2"], "secret_key must look like"),
-        (["--any-key", "--state", "x.sqlite"], "memory only"),
+        (["--any-key", "--state", "a-file"], "with accounts, --state names a folder"),
     ],
 )
 def test_the_cli_refuses_bad_account_options_in_one_line(tmp_path, args, says):
+    (tmp_path / "a-file").write_text("not a folder")
     done = subprocess.run(
         [sys.executable, "-m", "octopus_nb.sandbox", "--port", "0", *args], cwd=tmp_path, capture_output=True, text=True, timeout=30
     )
@@ -192,3 +193,18 @@ def test_the_cli_serves_two_accounts(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_with_a_state_folder_each_account_keeps_its_own_file_named_by_a_digest(tmp_path):
+    folder = tmp_path / "team"
+    with Sandbox(seed=7, secret_keys=[ALICE, BOB], state_path=folder) as team:
+        alices = pending(client_for(team, ALICE))
+        bobs = octopus_nb.create_payment_setup(client_for(team, BOB), **SETUP)
+    files = sorted(path.name for path in folder.iterdir() if path.suffix == ".sqlite")
+    assert len(files) == 2 and not any(ALICE[8:20] in name or BOB[8:20] in name for name in files)
+    for path in folder.iterdir():  # no key is written anywhere in the folder
+        assert ALICE.encode() not in path.read_bytes() and BOB.encode() not in path.read_bytes()
+    with Sandbox(seed=7, secret_keys=[ALICE, BOB], state_path=folder) as again:
+        assert octopus_nb.get_payment(client_for(again, ALICE), alices["id"])["status"] == "Pending"
+        assert octopus_nb.get_payment_setup(client_for(again, BOB), bobs["id"])["id"] == bobs["id"]
+        assert raw(again, BOB, "GET", f"/payments/{alices['id']}").status_code == 404

@@ -95,7 +95,7 @@ class Accounts:
             with self._lock:
                 if self._nobody is None:
                     key = "sk_sbox_" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(27))
-                    self._nobody = self._make(key, None)
+                    self._nobody = SandboxState(secret_key=key)  # in memory, whatever the accounts use
         return self._nobody
 
     def reset(self, key: str | None = None) -> SandboxState:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
 import logging
 import signal
 import sys
@@ -165,25 +167,51 @@ class SandboxApplication(tornado.web.Application):
     ):
         if secret_keys and any_key:
             raise ValueError("give accounts by key (secret_keys / --account) or any_key (--any-key), not both")
-        if (secret_keys or any_key) and state_path is not None:
-            raise ValueError("accounts keep their state in memory only (state_path / --state: one account)")
         self._seed, self._confirm_response = seed, confirm_response
-        #: the state file (``--state PATH``), open and locked until ``close()``; None: memory only
-        self.store = None if state_path is None else SqliteStore(state_path)
+        self._keys, self._any_key = list(secret_keys), any_key
+        #: where the state is kept (``--state PATH``): without accounts one file; with accounts a
+        #: folder of files, one per account, each named by a digest of its key; None: memory only
+        self.state_path = None if state_path is None else Path(state_path)
+        #: each account's state file, open and locked until ``close()``
+        self._stores: dict[str, SqliteStore] = {}
+        if self.state_path is not None and (secret_keys or any_key):
+            if self.state_path.exists() and not self.state_path.is_dir():
+                raise StateFileError(f"{self.state_path}: with accounts, --state names a folder (a state file per account)")
+            self.state_path.mkdir(parents=True, exist_ok=True)
         #: unexpected exceptions raised in handlers (bugs); tests fail when this is not empty
         self.errors: list[BaseException] = []
         #: delivers the outbox's webhooks off the request path; run by the server thread
         self.webhook_worker = WebhookWorker(self)
         #: where every account's links point (the bound address, once serving)
         self.base_url = ""
+        self._default_key = secret_key or DEFAULT_SECRET_KEY
         #: the accounts by key; without accounts, one (``secret_key``'s)
-        self.accounts = Accounts(self._new_state, seed, secret_key or DEFAULT_SECRET_KEY, secret_keys, any_key)
+        self.accounts = self._new_accounts()
         super().__init__(ROUTES, default_handler_class=DEFAULT_HANDLER, template_path=str(TEMPLATES), **settings)
 
     @property
     def state(self) -> SandboxState:
         """The default account's state (the only one without accounts); ``reset()`` replaces it."""
         return self.accounts.default
+
+    @property
+    def store(self) -> SqliteStore | None:
+        """The default account's state file (the only one without accounts), or None in memory."""
+        return self._stores.get(self.accounts.default_key) if self.state_path is not None else None
+
+    def _new_accounts(self) -> Accounts:
+        return Accounts(self._new_state, self._seed, self._default_key, self._keys, self._any_key)
+
+    def _store_for(self, key: str) -> SqliteStore | None:
+        """``key``'s state file, opened once (restoring what it holds); None in memory."""
+        if self.state_path is None:
+            return None
+        store = self._stores.get(key)
+        if store is None:
+            accounts = bool(self._keys) or self._any_key
+            digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # never the key itself on disk
+            store = self._stores[key] = SqliteStore(self.state_path / f"{digest}.sqlite" if accounts else self.state_path)
+        return store
 
     def _new_state(self, key: str, seed: int | None) -> SandboxState:
         return SandboxState(
@@ -192,7 +220,7 @@ class SandboxApplication(tornado.web.Application):
             self.base_url,
             on_outbox_change=self.webhook_worker.wake,
             confirm_response=self._confirm_response,
-            store=self.store,
+            store=self._store_for(key),
         )
 
     def state_for(self, key: str | None = None, token: str | None = None) -> SandboxState:
@@ -211,27 +239,28 @@ class SandboxApplication(tornado.web.Application):
 
         ``state``: that account only (``POST /_sandbox/reset``); None: every account. Queued webhook
         deliveries are forgotten with the old state; one in flight finishes, but its result is
-        dropped. With a state file, the file is emptied too.
+        dropped. With state files, the account's file is emptied too.
         """
         key = None if state is None else state.secret_key
-        if self.store is not None:
-            with self.store.lock:
-                self.store.clear()
-                return self.accounts.reset(key)
-        return self.accounts.reset(key)
+        stores = [self._stores[k] for k in self._stores if key is None or k == key]
+        with contextlib.ExitStack() as held:
+            for store in stores:
+                held.enter_context(store.lock)
+                store.clear()
+            return self.accounts.reset(key)
 
     def serve_at(self, base_url: str) -> None:
-        """Point links at the bound address: in memory fresh states (a reset); with a state file, the saved one."""
+        """Point links at the bound address: in memory fresh states (a reset); with state files, the saved ones."""
         self.base_url = base_url
-        if self.store is None:
+        if self.state_path is None:
             self.accounts.reset()
             return
-        self.accounts = Accounts(self._new_state, self._seed, self.accounts.default_key)
+        self.accounts = self._new_accounts()
 
     def close(self) -> None:
-        """Close the state file and release its lock (nothing to do in memory)."""
-        if self.store is not None:
-            self.store.close()
+        """Close the state files and release their locks (nothing to do in memory)."""
+        for store in self._stores.values():
+            store.close()
 
 
 def make_app(
