@@ -117,10 +117,11 @@ test-notebooks-live: $(VENV)/.installed
 	@echo "notebooks against OCTOPUS_NB_TARGET=$${OCTOPUS_NB_TARGET:-embedded}"
 	$(PY) -m pytest -q -p no:xdist $(NBVAL_LIVE) $(NOTEBOOKS)
 
-# one run per core at a time: each run has its own sandbox process, so they cannot meet
+# one run per core at a time: each run has its own account on the one process, so they cannot meet
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-# test-notebooks-live without an account: each notebook against its own `python -m octopus_nb.sandbox`
-# process with another seed (8) and a random key, always stopped afterwards (tools/second_process.py).
+# test-notebooks-live without an account at Checkout.com: every notebook against one
+# `python -m octopus_nb.sandbox` process with another seed (8), each notebook with its own account
+# (a random key, --account), the process always stopped afterwards (tools/second_process.py).
 test-notebooks-second-process: $(VENV)/.installed
 	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
 

@@ -1,4 +1,4 @@
-"""``tools/second_process.py``: each run against its own sandbox process, also several at once (``--jobs``)."""
+"""``tools/second_process.py``: one sandbox process for every run, each run in an account of its own (``--jobs``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: the command each run executes: it reports the target it was given, and fails for the path "b"
-REPORT = "import os, sys; print('ran', sys.argv[1], 'against', os.environ['OCTOPUS_NB_TARGET']); sys.exit(sys.argv[1] == 'b')"
+#: each run reports its target and key's account (its stats), and fails for the path "b"
+REPORT = (
+    "import os, sys, requests; target, key = os.environ['OCTOPUS_NB_TARGET'], os.environ['CKO_SECRET_KEY'];"
+    "auth = {'Authorization': 'Bearer ' + key};"
+    "requests.post(target + '/payments/setups', json={'amount': 1000, 'currency': 'HKD'}, headers=auth, timeout=5);"
+    "stats = requests.get(target + '/_sandbox/stats', headers=auth, timeout=5).json();"
+    "print('ran', sys.argv[1], 'against', target, 'setups', stats['setups']); sys.exit(sys.argv[1] == 'b')"
+)
 
 
-def test_runs_side_by_side_each_get_a_process_of_their_own_and_print_whole():
+def test_runs_side_by_side_share_one_process_each_in_its_own_account_and_print_whole():
     result = subprocess.run(
         [sys.executable, "tools/second_process.py", "--jobs", "2", "--each", "a", "b", "c", "--", sys.executable, "-c", REPORT, "{path}"],
         cwd=ROOT,
@@ -21,9 +27,11 @@ def test_runs_side_by_side_each_get_a_process_of_their_own_and_print_whole():
         timeout=120,
     )
     assert result.returncode == 1, result.stderr
-    assert "failed against a fresh sandbox process: b" in result.stderr
-    # a run's lines together, in order: ours, the command's, then the sandbox's own log
-    runs = re.findall(r"sandbox process \d+ at (\S+) .*\nran (\w) against (\S+)\noctopus-nb sandbox serving (\S+) ", result.stdout)
+    assert "failed against the sandbox process: b" in result.stderr
+    (started,) = re.findall(r"sandbox process \d+ at (\S+) \(seed 8, an account per run\)", result.stdout)
+    # a run's lines together, in order: ours, then the command's
+    runs = re.findall(r"sandbox at (\S+) \(an account of its own: a random key\)\nran (\w) against (\S+) setups (\d+)\n", result.stdout)
     assert sorted(path for _, path, _, _ in runs) == ["a", "b", "c"], result.stdout
-    assert all(started == given == logged for started, _, given, logged in runs), "each run talks to its own process"
-    assert len({started for started, _, _, _ in runs}) == 3, "a fresh process per run"
+    assert all(given == target == started for given, _, target, _ in runs), "every run talks to the one process"
+    assert [setups for _, _, _, setups in runs] == ["1", "1", "1"], "each run sees only its own account"
+    assert "octopus-nb sandbox serving" in result.stdout.split("ran ")[-1], "the sandbox's log comes last"

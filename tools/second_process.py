@@ -1,19 +1,18 @@
 """Run a command against a separate sandbox process: ``python tools/second_process.py -- make test-notebooks-live``.
 
-``make test-notebooks-second-process`` uses it to prove, without an account, that the notebooks run
-against any target: it starts ``python -m octopus_nb.sandbox`` as its own process on a free loopback
-port with another seed than the stored outputs' (so every id differs) and a random, well-formed
-key, runs the command with ``OCTOPUS_NB_TARGET`` set to that process's base URL and
-``CKO_SECRET_KEY`` to its key, and always stops the process afterwards (also on Ctrl-C or a
-failure). The exit status is the command's.
+``make test-notebooks-second-process`` uses it to prove, without an account at Checkout.com, that
+the notebooks run against any target: it starts ``python -m octopus_nb.sandbox`` as its own process
+on a free loopback port with another seed than the stored outputs' (so every id differs), runs the
+command with ``OCTOPUS_NB_TARGET`` set to that process's base URL and ``CKO_SECRET_KEY`` to a random,
+well-formed key, and always stops the process afterwards (also on Ctrl-C or a failure). The exit
+status is the command's.
 
-With ``--each PATH ...`` the command runs once per path, ``{path}`` in it replaced by the path, each
-time against a fresh process: every notebook gets a simulator of its own, as it gets its own
-embedded sandbox when the stored outputs are made (a simulator's clock, webhook settings and faults
-are shared by everyone who talks to it: notebook 04's clock would expire another notebook's
-pending payments, and their events would reach its receiver). ``--jobs N`` runs N of them at once
-(each still with its own process; ``make`` uses one per core), printing each run's output whole
-when it ends, so the runs' lines never interleave.
+With ``--each PATH ...`` the command runs once per path, ``{path}`` in it replaced by the path, all
+against **one** process with an ``--account`` for each run's random key, so each run has an account
+of its own, as a team shares one sandbox (and a key of no account still gets 401) (a notebook's clock jump, webhook settings and faults stay in
+its account, where they would otherwise expire another notebook's pending payments and send their
+events to its receiver). ``--jobs N`` runs N of them at once, printing each run's output whole when
+it ends, so the runs' lines never interleave; the sandbox's log comes last.
 """
 
 from __future__ import annotations
@@ -42,13 +41,18 @@ def random_key() -> str:
     return "sk_sbox_" + "".join(secrets.choice(_KEY_BODY) for _ in range(27))
 
 
-def start_sandbox(seed: int, secret_key: str, log: IO[str] | None = None) -> tuple[subprocess.Popen, str]:
+def start_sandbox(seed: int, secret_key: str | Sequence[str], log: IO[str] | None = None) -> tuple[subprocess.Popen, str]:
     """Start ``python -m octopus_nb.sandbox`` on a free loopback port; return the process and its base URL.
 
+    ``secret_key``: the one key it accepts; a list: an account for each (``--account``).
     Its log (stderr) goes to ``log``, or stays on the terminal.
     """
+    if isinstance(secret_key, str):
+        keys = ["--secret-key", secret_key]
+    else:
+        keys = [part for key in secret_key for part in ("--account", key)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "octopus_nb.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed), "--secret-key", secret_key],
+        [sys.executable, "-m", "octopus_nb.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed), *keys],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -87,36 +91,58 @@ def stop(process: subprocess.Popen) -> None:
         process.stdout.close()
 
 
-def run(command: Sequence[str], seed: int, out: IO[str] | None = None, log: IO[str] | None = None) -> int:
-    """``command``'s exit status, run against a fresh sandbox process that is stopped afterwards.
+def run_against(command: Sequence[str], base_url: str, key: str, out: IO[str] | None = None) -> int:
+    """``command``'s exit status, pointed at ``base_url`` with ``key`` (what it prints goes to ``out``)."""
+    print(f"sandbox at {base_url} (an account of its own: a random key)", file=out or sys.stdout, flush=True)
+    env = {**os.environ, "OCTOPUS_NB_TARGET": base_url, "CKO_SECRET_KEY": key}
+    env.pop("CKO_ENVIRONMENT", None)
+    return subprocess.call(list(command), env=env, stdout=out, stderr=out and subprocess.STDOUT)
 
-    With ``out`` (a file) what the run prints goes there, and the sandbox's log to ``log``: a file each,
-    as two processes writing one file would overwrite each other's lines.
-    """
+
+def run(command: Sequence[str], seed: int) -> int:
+    """``command``'s exit status, run against a fresh sandbox process (one random key) that is stopped afterwards."""
     key = random_key()
-    process, base_url = start_sandbox(seed, key, log=log)
+    process, base_url = start_sandbox(seed, key)
     try:
-        print(f"sandbox process {process.pid} at {base_url} (seed {seed}, a random key)", file=out or sys.stdout, flush=True)
-        env = {**os.environ, "OCTOPUS_NB_TARGET": base_url, "CKO_SECRET_KEY": key}
-        env.pop("CKO_ENVIRONMENT", None)
-        return subprocess.call(list(command), env=env, stdout=out, stderr=out and subprocess.STDOUT)
+        print(f"sandbox process {process.pid} (seed {seed})", flush=True)
+        return run_against(command, base_url, key)
     finally:
         stop(process)
 
 
-def run_captured(command: Sequence[str], seed: int) -> tuple[int, str]:
-    """``run``, its output kept and returned, the sandbox's log last (for runs side by side)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as log:
-        status = run(command, seed, out=out, log=log)
-        out.seek(0)
-        log.seek(0)
-        return status, out.read() + log.read()
+def run_each(commands: dict[str, list[str]], seed: int, jobs: int) -> list[str]:
+    """Every command against one process, each with a key (an account) of its own; the paths that failed."""
+    keys = {path: random_key() for path in commands}
+    with tempfile.TemporaryFile("w+") as log:
+        process, base_url = start_sandbox(seed, list(keys.values()), log=log)
+        print(f"sandbox process {process.pid} at {base_url} (seed {seed}, an account per run)", flush=True)
+        try:
+
+            def captured(path: str) -> tuple[int, str]:
+                with tempfile.TemporaryFile("w+") as out:
+                    status = run_against(commands[path], base_url, keys[path], out=out)
+                    out.seek(0)
+                    return status, out.read()
+
+            failed = []
+            with concurrent.futures.ThreadPoolExecutor(max(jobs, 1)) as pool:
+                runs = {pool.submit(captured, path): path for path in commands}
+                for done in concurrent.futures.as_completed(runs):
+                    status, output = done.result()
+                    print(output, end="", flush=True)
+                    if status:
+                        failed.append(runs[done])
+        finally:
+            stop(process)
+            log.seek(0)
+            print(log.read(), end="", flush=True)
+    return failed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/second_process.py", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=SEED, help=f"the sandbox process's seed (default {SEED})")
-    parser.add_argument("--each", nargs="+", metavar="PATH", help="run the command once per path ({path}), each against a fresh process")
+    parser.add_argument("--each", nargs="+", metavar="PATH", help="run the command once per path ({path}), each in an account of its own")
     parser.add_argument("--jobs", type=int, default=1, help="with --each: how many runs at once (default 1)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run (after --)")
     args = parser.parse_args(argv)
@@ -126,19 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.each:
         return run(command, args.seed)
     commands = {path: [part.replace("{path}", path) for part in command] for path in args.each}
-    if args.jobs <= 1:
-        failed = [path for path in args.each if run(commands[path], args.seed)]
-    else:
-        failed = []
-        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            runs = {pool.submit(run_captured, commands[path], args.seed): path for path in args.each}
-            for done in concurrent.futures.as_completed(runs):
-                status, output = done.result()
-                print(output, end="", flush=True)
-                if status:
-                    failed.append(runs[done])
+    failed = run_each(commands, args.seed, args.jobs)
     if failed:
-        print(f"failed against a fresh sandbox process: {', '.join(failed)}", file=sys.stderr)
+        print(f"failed against the sandbox process: {', '.join(sorted(failed))}", file=sys.stderr)
     return 1 if failed else 0
 
 
