@@ -25,6 +25,7 @@ from .accounts import Accounts
 from .handlers import MAX_BODY_BYTES
 from .models import CONFIRM_RESPONSES, DEFAULT_SECRET_KEY, SandboxState
 from .outbox import WebhookDelivery
+from .snapshots import SnapshotShelves
 from .store import SqliteStore, StateFileError
 from .urls import DEFAULT_HANDLER, ROUTES
 
@@ -174,6 +175,8 @@ class SandboxApplication(tornado.web.Application):
         self.errors: list[BaseException] = []
         #: delivers the outbox's webhooks off the request path; run by the server thread
         self.webhook_worker = WebhookWorker(self)
+        #: each account's snapshots (``snapshot_handlers.py``), kept beside its state
+        self.snapshots = SnapshotShelves()
         #: where every account's links point (the bound address, once serving)
         self.base_url = ""
         #: the accounts by key; without accounts, one (``secret_key``'s)

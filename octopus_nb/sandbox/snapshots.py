@@ -1,0 +1,170 @@
+"""Snapshots of one account (sandbox rules): everything it knows, taken whole and put back exactly.
+
+A snapshot is every data attribute of a :class:`~octopus_nb.sandbox.models.SandboxState` (all but
+its configuration and its lock): the ledger, the idempotency records, the workflows, the outbox and
+its delivery log, faults and chaos, the clock, the counters and every seeded random stream, in the
+state they were in. It is pickled in memory, never written anywhere: pickle copies a graph of
+objects exactly (shared references stay shared) and ten times faster than ``copy.deepcopy``, and the
+bytes are immutable, so one snapshot restores as often as asked. References out of the account (the
+state itself, the webhook worker's wake-up, the OS's unseeded randomness) are kept by reference.
+
+Restoring builds a fresh state for the account and fills it from the snapshot before anyone can see
+it; ``Accounts.replace`` then swaps it in, as a reset does. A request already under way keeps the
+state it started with (handlers read their state once), so it finishes against the old state or
+the new one, never a mixture; the same requests then get the same answers, byte for byte, as they
+did after the snapshot was taken. Only a state in memory can be snapshotted.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import random
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .clock import isoformat
+from .exceptions import InvalidRequest, NotFound
+from .models import SandboxState
+from .store import MemoryLog
+
+#: A state's attributes that are how it was built, not what it knows: never copied, never replaced.
+CONFIGURATION = frozenset({"seed", "secret_key", "base_url", "confirm_response", "store", "_lock", "_bookkeeping"})
+#: Sandbox rule: an account keeps at most this many snapshots (each holds a whole account).
+MAX_SNAPSHOTS = 100
+_STATE = "state"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One account's data at one moment: the pickled attributes and what they point at outside."""
+
+    id: str
+    name: str | None
+    taken_at: datetime  #: sandbox time
+    counts: dict
+    data: bytes = field(repr=False)
+    outside: tuple = field(repr=False, default=())  #: objects kept by reference (``_Pickler``)
+
+    def view(self) -> dict:
+        """The wire shape (``POST /_sandbox/snapshots`` and the list)."""
+        return {"id": self.id, "name": self.name, "taken_at": isoformat(self.taken_at), "counts": self.counts}
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles an account's data; what lies outside it is written as a reference (``persistent_id``)."""
+
+    def __init__(self, file: io.BytesIO, state: SandboxState):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._state = state
+        # the outbox's wake-up is the webhook worker's (which holds the whole application)
+        self._outside: dict[int, int] = {id(state._outbox._on_change): 0}
+        self.outside: list[Any] = [state._outbox._on_change]
+
+    def persistent_id(self, obj: Any) -> Any:  # noqa: ANN401 - pickle's protocol
+        if obj is self._state:
+            return _STATE
+        if isinstance(obj, random.SystemRandom):
+            index = self._outside.setdefault(id(obj), len(self.outside))
+            if index == len(self.outside):
+                self.outside.append(obj)  # unseeded: the OS's randomness has no state to copy
+            return index
+        return self._outside.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, fresh: SandboxState, outside: tuple):
+        super().__init__(io.BytesIO(data))
+        self._fresh, self._outside = fresh, outside
+
+    def persistent_load(self, pid: Any) -> Any:  # noqa: ANN401 - pickle's protocol
+        return self._fresh if pid == _STATE else self._outside[pid]
+
+
+def counts(state: SandboxState) -> dict:
+    """What a snapshot is listed with: the account's resources and deliveries (``/_sandbox/stats``)."""
+    stats = state.stats()
+    return {name: stats[name] for name in ("setups", "payments", "refunds", "webhook_deliveries")}
+
+
+def take(state: SandboxState, name: str | None = None, snapshot_id: str = "") -> Snapshot:
+    """Copy everything ``state`` knows, under its lock, so no operation is half in it."""
+    if state.store is not None:
+        raise InvalidRequest("snapshots_need_memory_state")
+    with state.transaction():
+        buffer = io.BytesIO()
+        pickler = _Pickler(buffer, state)
+        pickler.dump({key: value for key, value in vars(state).items() if key not in CONFIGURATION})
+        return Snapshot(snapshot_id, name, state.clock.now(), counts(state), buffer.getvalue(), tuple(pickler.outside))
+
+
+def fill(fresh: SandboxState, snapshot: Snapshot) -> None:
+    """Give a freshly built state of the same account everything ``snapshot`` holds.
+
+    Sandbox rule: the clock reads ``taken_at`` again. Seeded, it never moved on its own; unseeded
+    (wall time), the offset is set back by the time that passed, so a pending payment has as long
+    left as it had.
+    """
+    data = _Unpickler(snapshot.data, fresh, snapshot.outside).load()
+    vars(fresh).update(data)
+    fresh.clock.offset += snapshot.taken_at - fresh.clock.now()
+    for delivery in fresh._outbox._queue:
+        # in flight when taken: its answer goes to the old state, so this copy sends it again
+        delivery.in_flight = None
+    log = fresh._outbox._log
+    if isinstance(log, MemoryLog):  # always, in memory (``take`` refuses a state file)
+        log[:] = [attempt for attempt in log if attempt.done]
+
+
+class SnapshotShelf:
+    """One account's snapshots by id, oldest first (kept with the state: a reset forgets them)."""
+
+    def __init__(self, seed: int | None):
+        self._snapshots: dict[str, Snapshot] = {}
+        #: snapshot ids have their own stream, so taking one never shifts the account's ids
+        self._random = random.Random(f"{seed}:snapshots") if seed is not None else random.SystemRandom()
+
+    def add(self, state: SandboxState, name: Any = None) -> Snapshot:  # noqa: ANN401 - a request's JSON
+        if name is not None and not (isinstance(name, str) and 1 <= len(name) <= 100):
+            raise InvalidRequest("snapshot_name_invalid")
+        if len(self._snapshots) >= MAX_SNAPSHOTS:
+            raise InvalidRequest("snapshot_limit_reached")
+        token = "".join(self._random.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(26))
+        snapshot = take(state, name, "snap_" + token)
+        self._snapshots[snapshot.id] = snapshot
+        return snapshot
+
+    def get(self, snapshot_id: str) -> Snapshot:
+        found = self._snapshots.get(snapshot_id)
+        if found is None:
+            raise NotFound("snapshot_not_found")
+        return found
+
+    def remove(self, snapshot_id: str) -> None:
+        self.get(snapshot_id)
+        del self._snapshots[snapshot_id]
+
+    def views(self) -> list[dict]:
+        return [snapshot.view() for snapshot in self._snapshots.values()]
+
+
+class SnapshotShelves:
+    """Every account's shelf, kept beside its state (weakly: a reset's new state starts with none).
+
+    A restore's new state takes the old one's shelf (:meth:`carry`), so an account's snapshots
+    outlive restores but not a reset, which forgets everything the account knows.
+    """
+
+    def __init__(self) -> None:
+        self._shelves: weakref.WeakKeyDictionary[SandboxState, SnapshotShelf] = weakref.WeakKeyDictionary()
+
+    def of(self, state: SandboxState) -> SnapshotShelf:
+        shelf = self._shelves.get(state)
+        if shelf is None:
+            shelf = self._shelves.setdefault(state, SnapshotShelf(state.seed))
+        return shelf
+
+    def carry(self, old: SandboxState, new: SandboxState) -> None:
+        self._shelves[new] = self.of(old)
