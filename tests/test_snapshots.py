@@ -194,3 +194,43 @@ def test_a_state_kept_in_a_file_refuses_snapshots_with_a_reason(tmp_path):
             kept.base_url + "/_sandbox/snapshots", headers={"Authorization": f"Bearer {kept.secret_key}"}, json={}, timeout=10
         )
         assert answer.status_code == 422 and answer.json()["error_codes"] == ["snapshots_need_memory_state"]
+
+
+def test_a_delivery_in_flight_when_the_snapshot_was_taken_is_sent_again_after_a_restore():
+    from octopus_nb.sandbox import snapshots
+    from octopus_nb.sandbox.models import SandboxState
+
+    state = SandboxState(seed=7)
+    state.configure_webhooks({"url": "http://127.0.0.1:9/hooks", "signature_key": "in-flight-key"})
+    setup = state.create_payment_setup(SETUP)
+    state.confirm_payment_setup(setup["id"], "octopus")
+    (claimed,) = state.claim_due_webhooks()  # the POST is under way
+    saved = snapshots.take(state)
+    state.record_webhook_attempt(claimed, 200)
+    assert [d["status_code"] for d in state.webhook_deliveries()] == [200]
+    fresh = SandboxState(seed=7)
+    snapshots.fill(fresh, saved)
+    assert fresh.webhook_deliveries() == [] and not fresh.webhooks_settled()
+    fresh.record_webhook_attempt(claimed, 200)  # the old state's answer does not reach the copy
+    (again,) = fresh.claim_due_webhooks()
+    assert again.event_id == claimed.event_id and again.body == claimed.body
+    fresh.record_webhook_attempt(again, 204)
+    assert [d["status_code"] for d in fresh.webhook_deliveries()] == [204]
+
+
+def test_unseeded_the_clock_reads_taken_at_again_so_a_pending_payment_has_as_long_left():
+    from datetime import timedelta
+
+    from octopus_nb.sandbox import snapshots
+    from octopus_nb.sandbox.models import SandboxState
+
+    state = SandboxState()  # wall-clock time, OS randomness
+    setup = state.create_payment_setup(SETUP)
+    payment = state.confirm_payment_setup(setup["id"], "octopus")
+    saved = snapshots.take(state)
+    time.sleep(0.05)
+    fresh = SandboxState()
+    snapshots.fill(fresh, saved)
+    assert timedelta(0) <= fresh.clock.now() - saved.taken_at < timedelta(seconds=0.04)
+    assert fresh.get_payment(payment["id"])["status"] == "Pending"
+    assert state.get_payment(payment["id"]) == fresh.get_payment(payment["id"])
