@@ -234,3 +234,12 @@ def test_unseeded_the_clock_reads_taken_at_again_so_a_pending_payment_has_as_lon
     assert timedelta(0) <= fresh.clock.now() - saved.taken_at < timedelta(seconds=0.04)
     assert fresh.get_payment(payment["id"])["status"] == "Pending"
     assert state.get_payment(payment["id"]) == fresh.get_payment(payment["id"])
+
+
+def test_a_snapshots_own_idempotency_key_is_free_after_a_restore(control):
+    """The snapshot request's key was in flight as it was taken; in the restored account no request is."""
+    taken = call(control, "POST", "/_sandbox/snapshots", json={}, headers={"Cko-Idempotency-Key": "snap-key"})
+    assert taken.status_code == 201
+    restore(control, taken.json()["id"])
+    again = call(control, "POST", "/_sandbox/snapshots", json={}, headers={"Cko-Idempotency-Key": "snap-key"})
+    assert again.status_code == 201 and again.json()["id"] != taken.json()["id"]  # runs: not 409 request_in_progress

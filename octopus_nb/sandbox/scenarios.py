@@ -101,13 +101,13 @@ def run_scenario(state: SandboxState, document: Any) -> dict:  # noqa: ANN401 - 
                 ((kind, value),) = step.items()
                 run.step(index, kind, value)
         except ScenarioError as error:
-            snapshots.fill(state, before)
+            snapshots.fill(state, before, in_place=True)
             raise ScenarioFailed(index, error.reason, *error.error_codes) from None
         except SandboxError as error:
-            snapshots.fill(state, before)
+            snapshots.fill(state, before, in_place=True)
             codes = error.error_codes or [error.error_type]
             raise ScenarioFailed(index, f"{kind} was refused: {', '.join(codes)}", *codes) from None
         except BaseException:
-            snapshots.fill(state, before)  # a bug: the account is still as it was
+            snapshots.fill(state, before, in_place=True)  # a bug: the account is still as it was
             raise
         return run.answer(name)

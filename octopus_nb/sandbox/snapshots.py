@@ -135,12 +135,15 @@ def take(state: SandboxState, name: str | None = None, snapshot_id: str = "") ->
         return Snapshot(snapshot_id, name, state.clock.now(), counts(state), buffer.getvalue(), outside)
 
 
-def fill(fresh: SandboxState, snapshot: Snapshot) -> None:
-    """Give a freshly built state of the same account everything ``snapshot`` holds.
+def fill(fresh: SandboxState, snapshot: Snapshot, in_place: bool = False) -> None:
+    """Give a freshly built state of the same account (or, ``in_place``, the one it was taken of) everything ``snapshot`` holds.
 
     Sandbox rule: the clock reads ``taken_at`` again. Seeded, it never moved on its own; unseeded
     (wall time), the offset is set back by the time that passed, so a pending payment has as long
-    left as it had.
+    left as it had. Requests and deliveries in flight when it was taken finish on the old state, so
+    in a fresh one their idempotency keys are free again and the deliveries are sent again (at
+    least once); ``in_place`` (a scenario undone under the lock it held throughout), the requests
+    are still this state's and keep their keys.
     """
     token = _LOADING.set((fresh, *snapshot.outside[1:]))
     with _no_cyclic_gc():
@@ -156,6 +159,10 @@ def fill(fresh: SandboxState, snapshot: Snapshot) -> None:
     log = fresh._outbox._log
     if isinstance(log, MemoryLog):  # always, in memory (``take`` refuses a state file)
         log[:] = [attempt for attempt in log if attempt.done]
+    stored = fresh._idempotency._stored
+    if not in_place and isinstance(stored, dict):
+        for key in [key for key, response in stored.items() if response.status is None]:
+            del stored[key]
 
 
 class SnapshotShelf:
