@@ -188,14 +188,6 @@ def test_a_reset_forgets_the_accounts_snapshots(control):
     assert call(control, "POST", f"/_sandbox/snapshots/{snapshot['id']}/restore").status_code == 404
 
 
-def test_a_state_kept_in_a_file_refuses_snapshots_with_a_reason(tmp_path):
-    with Sandbox(seed=7, state_path=tmp_path / "state.sqlite") as kept:
-        answer = requests.post(
-            kept.base_url + "/_sandbox/snapshots", headers={"Authorization": f"Bearer {kept.secret_key}"}, json={}, timeout=10
-        )
-        assert answer.status_code == 422 and answer.json()["error_codes"] == ["snapshots_need_memory_state"]
-
-
 def test_a_delivery_in_flight_when_the_snapshot_was_taken_is_sent_again_after_a_restore():
     from octopus_nb.sandbox import snapshots
     from octopus_nb.sandbox.models import SandboxState

@@ -79,8 +79,24 @@ class _Run:
         }
 
 
-def run_scenario(state: SandboxState, document: Any) -> dict:  # noqa: ANN401 - a request's JSON
+#: marks where a scenario starts: returns what puts the account back there, and what forgets the mark
+Checkpoint = Callable[[], tuple[Callable[[], None], Callable[[], None]]]
+
+
+def in_memory_checkpoint(state: SandboxState) -> Checkpoint:
+    """A snapshot in memory, filled back into ``state`` itself (the lock is held throughout)."""
+
+    def mark() -> tuple[Callable[[], None], Callable[[], None]]:
+        before = snapshots.take(state)
+        return (lambda: snapshots.fill(state, before, in_place=True)), (lambda: None)
+
+    return mark
+
+
+def run_scenario(state: SandboxState, document: Any, checkpoint: Checkpoint | None = None) -> dict:  # noqa: ANN401 - a request's JSON
     """Run ``{"name": N}`` or ``{"steps": [...]}`` on ``state``: the ids made, or nothing changed.
+
+    ``checkpoint``: how to go back if a step fails (default: a snapshot in memory, filled back in place).
 
     Raises:
         NotFound: ``scenario_not_found``, no built-in has this name.
@@ -93,7 +109,7 @@ def run_scenario(state: SandboxState, document: Any) -> dict:  # noqa: ANN401 - 
     except ScenarioError as error:
         raise ScenarioFailed(error.step, error.reason, "scenario_malformed") from None
     with state.transaction():
-        before = snapshots.take(state)
+        undo, forget = (checkpoint or in_memory_checkpoint(state))()
         run = _Run(state)
         index = 0
         try:
@@ -101,13 +117,15 @@ def run_scenario(state: SandboxState, document: Any) -> dict:  # noqa: ANN401 - 
                 ((kind, value),) = step.items()
                 run.step(index, kind, value)
         except ScenarioError as error:
-            snapshots.fill(state, before, in_place=True)
+            undo()
             raise ScenarioFailed(index, error.reason, *error.error_codes) from None
         except SandboxError as error:
-            snapshots.fill(state, before, in_place=True)
+            undo()
             codes = error.error_codes or [error.error_type]
             raise ScenarioFailed(index, f"{kind} was refused: {', '.join(codes)}", *codes) from None
         except BaseException:
-            snapshots.fill(state, before, in_place=True)  # a bug: the account is still as it was
+            undo()  # a bug: the account is still as it was
             raise
+        finally:
+            forget()
         return run.answer(name)

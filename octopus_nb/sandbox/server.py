@@ -25,7 +25,7 @@ from .accounts import Accounts
 from .handlers import MAX_BODY_BYTES
 from .models import CONFIRM_RESPONSES, DEFAULT_SECRET_KEY, SandboxState
 from .outbox import WebhookDelivery
-from .snapshots import SnapshotShelves
+from .shelves import SnapshotShelves
 from .store import SqliteStore, StateFileError
 from .urls import DEFAULT_HANDLER, ROUTES
 

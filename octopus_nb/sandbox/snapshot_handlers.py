@@ -5,22 +5,22 @@ Each acts on the caller's account only: another account's snapshot id is as unkn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import snapshots
 from .controls import ControlHandler
 from .exceptions import MalformedRequest, SandboxError
 from .handlers import encode
 from .models import SandboxState
-from .scenarios import ScenarioFailed, run_scenario
+from .scenarios import Checkpoint, ScenarioFailed, run_scenario
 
 if TYPE_CHECKING:
     from .server import SandboxApplication
 
 
-def restore(app: SandboxApplication, state: SandboxState, snapshot: snapshots.Snapshot) -> SandboxState:
-    """Swap in, for ``state``'s account, a new state holding exactly what ``snapshot`` holds."""
-    fresh = app.accounts.replace(state, lambda new: snapshots.fill(new, snapshot))
+def restore(app: SandboxApplication, state: SandboxState, snapshot_id: str) -> SandboxState:
+    """Swap in, for ``state``'s account, a new state holding exactly what the snapshot holds."""
+    fresh = app.snapshots.of(state).restore(state, snapshot_id, app.accounts.replace)
     app.snapshots.carry(state, fresh)
     app.webhook_worker.wake()  # deliveries queued in the snapshot may be due
     return fresh
@@ -35,14 +35,14 @@ class SnapshotsHandler(ControlHandler):
             body = self.json_body(optional=True) or {}
             if not isinstance(body, dict) or not set(body) <= {"name"}:
                 raise MalformedRequest()
-            return self.application.snapshots.of(self.state).add(self.state, body.get("name")).view()
+            return self.application.snapshots.of(self.state).add(self.state, body.get("name"))
 
         await self.perform(take, 201)
 
 
 class SnapshotHandler(ControlHandler):
     async def get(self, snapshot_id: str) -> None:
-        await self.perform(lambda: self.application.snapshots.of(self.state).get(snapshot_id).view())
+        await self.perform(lambda: self.application.snapshots.of(self.state).view(snapshot_id))
 
     async def delete(self, snapshot_id: str) -> None:
         with self.state.transaction():
@@ -53,16 +53,33 @@ class SnapshotHandler(ControlHandler):
 class SnapshotRestoreHandler(ControlHandler):
     async def post(self, snapshot_id: str) -> None:
         def restore_it() -> dict:
-            snapshot = self.application.snapshots.of(self.state).get(snapshot_id)
-            restore(self.application, self.state, snapshot)
-            return snapshot.view()
+            view = self.application.snapshots.of(self.state).view(snapshot_id)
+            restore(self.application, self.state, snapshot_id)
+            return view
 
         await self.perform(restore_it)
 
 
 class ScenariosHandler(ControlHandler):
     async def post(self) -> None:
-        await self.perform(lambda: run_scenario(self.state, self.json_body()), 201)
+        await self.perform(lambda: run_scenario(self.state, self.json_body(), self._checkpoint()), 201)
+
+    def _checkpoint(self) -> Checkpoint | None:
+        """In memory, the default (filled back in place); with a state file, a snapshot in the file, restored by a swap."""
+        app, state = self.application, self.state
+        if state.store is None:
+            return None
+
+        def mark() -> tuple[Callable[[], None], Callable[[], None]]:
+            shelf = app.snapshots.of(state)
+            snapshot_id = shelf.add(state, "before a scenario")["id"]
+
+            def undo() -> None:
+                restore(app, state, snapshot_id)
+
+            return undo, lambda: shelf.remove(snapshot_id)
+
+        return mark
 
     def error_outcome(self, error: SandboxError) -> tuple[int, bytes]:
         """A failed scenario's 422 also names the step (its index in ``steps``, from 0) and the reason."""

@@ -12,7 +12,8 @@ Restoring builds a fresh state for the account and fills it from the snapshot be
 it; ``Accounts.replace`` then swaps it in, as a reset does. A request already under way keeps the
 state it started with (handlers read their state once), so it finishes against the old state or
 the new one, never a mixture; the same requests then get the same answers, byte for byte, as they
-did after the snapshot was taken. Only a state in memory can be snapshotted.
+did after the snapshot was taken. This is the in-memory kind; with a state file, ``shelves.FileShelf``
+copies the file's tables instead.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ import gc
 import io
 import pickle
 import random
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from .clock import isoformat
-from .exceptions import InvalidRequest, NotFound
+from .exceptions import InvalidRequest
 from .idempotency import StoredResponse
 from .models import SandboxState
 from .outbox import DeliveryAttempt
@@ -39,8 +39,6 @@ from .store import MemoryLog
 
 #: A state's attributes that are how it was built, not what it knows: never copied, never replaced.
 CONFIGURATION = frozenset({"seed", "secret_key", "base_url", "confirm_response", "store", "_lock", "_bookkeeping"})
-#: Sandbox rule: an account keeps at most this many snapshots (each holds a whole account).
-MAX_SNAPSHOTS = 100
 _STATE = "state"
 
 
@@ -163,55 +161,3 @@ def fill(fresh: SandboxState, snapshot: Snapshot, in_place: bool = False) -> Non
     if not in_place and isinstance(stored, dict):
         for key in [key for key, response in stored.items() if response.status is None]:
             del stored[key]
-
-
-class SnapshotShelf:
-    """One account's snapshots by id, oldest first (kept with the state: a reset forgets them)."""
-
-    def __init__(self, seed: int | None):
-        self._snapshots: dict[str, Snapshot] = {}
-        #: snapshot ids have their own stream, so taking one never shifts the account's ids
-        self._random = random.Random(f"{seed}:snapshots") if seed is not None else random.SystemRandom()
-
-    def add(self, state: SandboxState, name: Any = None) -> Snapshot:  # noqa: ANN401 - a request's JSON
-        if name is not None and not (isinstance(name, str) and 1 <= len(name) <= 100):
-            raise InvalidRequest("snapshot_name_invalid")
-        if len(self._snapshots) >= MAX_SNAPSHOTS:
-            raise InvalidRequest("snapshot_limit_reached")
-        token = "".join(self._random.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(26))
-        snapshot = take(state, name, "snap_" + token)
-        self._snapshots[snapshot.id] = snapshot
-        return snapshot
-
-    def get(self, snapshot_id: str) -> Snapshot:
-        found = self._snapshots.get(snapshot_id)
-        if found is None:
-            raise NotFound("snapshot_not_found")
-        return found
-
-    def remove(self, snapshot_id: str) -> None:
-        self.get(snapshot_id)
-        del self._snapshots[snapshot_id]
-
-    def views(self) -> list[dict]:
-        return [snapshot.view() for snapshot in self._snapshots.values()]
-
-
-class SnapshotShelves:
-    """Every account's shelf, kept beside its state (weakly: a reset's new state starts with none).
-
-    A restore's new state takes the old one's shelf (:meth:`carry`), so an account's snapshots
-    outlive restores but not a reset, which forgets everything the account knows.
-    """
-
-    def __init__(self) -> None:
-        self._shelves: weakref.WeakKeyDictionary[SandboxState, SnapshotShelf] = weakref.WeakKeyDictionary()
-
-    def of(self, state: SandboxState) -> SnapshotShelf:
-        shelf = self._shelves.get(state)
-        if shelf is None:
-            shelf = self._shelves.setdefault(state, SnapshotShelf(state.seed))
-        return shelf
-
-    def carry(self, old: SandboxState, new: SandboxState) -> None:
-        self._shelves[new] = self.of(old)
