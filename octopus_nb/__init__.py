@@ -37,6 +37,7 @@ from .errors import (
     OctopusError,
     RateLimitError,
     RefundNotAllowedError,
+    ScenarioFailedError,
     SignatureError,
     ValidationError,
     WaitTimeoutError,
@@ -55,6 +56,7 @@ from .steps import (
     update_payment_setup,
     writable_fields,
 )
+from .timetravel import branch, restore, run_scenario, snapshot
 from .webhooks import verify_signature
 from .workflows import list_workflows, payment_events, reflow, remove_workflows, subscribe
 
@@ -112,4 +114,10 @@ __all__ = [
     # the sandbox's clock and faults (sandbox rules)
     "advance_clock",
     "inject_faults",
+    # time travel on the sandbox: snapshots, branches, scenarios (sandbox rules)
+    "ScenarioFailedError",
+    "branch",
+    "restore",
+    "run_scenario",
+    "snapshot",
 ]

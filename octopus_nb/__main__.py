@@ -73,7 +73,7 @@ def _indent(text: str, prefix: str = "   ") -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``octopus-nb`` (the console script) and ``python -m octopus_nb``: demo, conformance, sandbox."""
+    """``octopus-nb`` (the console script) and ``python -m octopus_nb``: demo, conformance, scenario, sandbox."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
         # The sandbox's own command line, whole (its options and --help): octopus-nb sandbox --port 0
@@ -88,13 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .conformance.cli import add_parser as add_conformance_parser
 
     add_conformance_parser(commands)
+    from .scenario_cli import add_parser as add_scenario_parser
+
+    add_scenario_parser(commands)
     commands.add_parser(
         "sandbox",
         add_help=False,  # parsed by the sandbox itself, above
         help="serve the sandbox until interrupted (python -m octopus_nb.sandbox; sandbox --help for its options)",
     )
     args = parser.parse_args(argv)
-    if args.command == "conformance":
+    if args.command in ("conformance", "scenario"):
         return args.run(args)
     if hasattr(sys.stdout, "reconfigure"):
         # The QR code is drawn with block characters; never crash on a terminal that lacks them.

@@ -101,6 +101,19 @@ class NotASandboxError(ConfigurationError):
     """
 
 
+class ScenarioFailedError(OctopusError, ValueError):
+    """A scenario is malformed, or one of its steps failed; the sandbox account was left as it was.
+
+    ``step`` is the failing step's index in ``steps`` (from 0; None: the scenario as a whole),
+    ``reason`` says why, ``error_codes`` are the refusal's codes, if the API refused the step.
+    """
+
+    def __init__(self, step: int | None, reason: str, error_codes: list[str] | None = None):
+        where = "The scenario" if step is None else f"Step {step} of the scenario"
+        super().__init__(f"{where} failed: {reason}. Nothing was changed.")
+        self.step, self.reason, self.error_codes = step, reason, list(error_codes or [])
+
+
 class WaitTimeoutError(OctopusError, TimeoutError):
     """Waited the whole ``timeout`` without seeing the expected state; the message says what was seen last."""
 

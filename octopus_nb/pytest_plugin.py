@@ -12,6 +12,8 @@ isolated, and their results do not depend on which worker ran them.
 - ``octopus_receiver``: a running :class:`~octopus_nb.receiver.WebhookReceiver`, already
   subscribed to that sandbox through the Workflows API (every Octopus event, a fresh random
   signing key per test): ``octopus_receiver.wait_for(n)`` after the API calls under test.
+- ``octopus_scenario``: the ids a scenario made on that sandbox before the test, named by the
+  test's ``@pytest.mark.octopus_scenario("captured")`` marker (a built-in, a JSON file or steps).
 
 Options: ``--octopus-seed`` (default 7: the same ids every run) and ``--octopus-confirm-response``
 (``payment``, the default, or ``setup``: which published confirm answer the sandbox gives).
@@ -41,6 +43,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="payment",
         dest="octopus_confirm_response",
         help="confirm's answer in the embedded sandbox: the payment (202, default) or the setup (200, latest_payment)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "octopus_scenario(scenario): the scenario the octopus_scenario fixture runs (a built-in's name, a .json file or steps)"
     )
 
 
@@ -86,3 +94,14 @@ def octopus_receiver(octopus_client) -> Iterator:  # noqa: ANN001 - a Client
     with WebhookReceiver(secrets.token_urlsafe(24)) as receiver:  # a new key per test: none is ever written down
         subscribe(octopus_client, receiver)
         yield receiver
+
+
+@pytest.fixture
+def octopus_scenario(request: pytest.FixtureRequest, octopus_client) -> dict:  # noqa: ANN001 - a Client
+    """The ids the test's ``octopus_scenario`` marker's scenario made: ``{"setup_id", "payment_id", "status", "ids"}``."""
+    from octopus_nb.timetravel import run_scenario
+
+    marker = request.node.get_closest_marker("octopus_scenario")
+    if marker is None or len(marker.args) != 1:
+        pytest.fail('octopus_scenario needs its scenario: @pytest.mark.octopus_scenario("captured")', pytrace=False)
+    return run_scenario(octopus_client, marker.args[0])

@@ -126,3 +126,29 @@ def test_the_options_are_documented_in_help(pytester):
     pytester.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "--help").stdout.fnmatch_lines(
         ["*--octopus-seed*", "*--octopus-confirm-response*"]
     )
+
+
+def test_the_scenario_fixture_hands_the_test_a_named_scenarios_resources(pytester):
+    pytester.makepyfile(
+        test_scenario="""
+import octopus_nb
+import pytest
+
+@pytest.mark.octopus_scenario("captured")
+def test_a_captured_payment_can_be_refunded(octopus_client, octopus_scenario):
+    assert octopus_scenario["status"] == "Captured"
+    octopus_nb.refund_payment(octopus_client, octopus_scenario["payment_id"], amount=500)
+    assert octopus_nb.get_payment(octopus_client, octopus_scenario["payment_id"])["status"] == "Partially Refunded"
+
+@pytest.mark.octopus_scenario([{"create": {"amount": 1000, "currency": "HKD"}}])
+def test_steps_work_too(octopus_client, octopus_scenario):
+    setup = octopus_nb.get_payment_setup(octopus_client, octopus_scenario["setup_id"])
+    assert octopus_scenario["payment_id"] is None and setup["amount"] == 1000
+
+def test_without_the_marker_the_fixture_says_what_it_needs(octopus_scenario):
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess(*NOT_A_MERCHANTS_PLUGINS, "-p", "no:cacheprovider", "-p", "no:xdist", "--strict-markers")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*octopus_scenario needs its scenario*"])

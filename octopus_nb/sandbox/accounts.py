@@ -98,6 +98,17 @@ class Accounts:
                     self._nobody = SandboxState(secret_key=key)  # in memory, whatever the accounts use
         return self._nobody
 
+    def replace(self, state: SandboxState, fill: Callable[[SandboxState], None]) -> SandboxState:
+        """Swap in, for ``state``'s account, a fresh state that ``fill`` gave its data before anyone sees it.
+
+        How a snapshot is restored: like a reset, requests already under way finish on the old state.
+        """
+        fresh = self._new(state.secret_key)
+        fill(fresh)
+        with self._lock:
+            self._states[state.secret_key] = fresh
+        return fresh
+
     def reset(self, key: str | None = None) -> SandboxState:
         """A fresh state for ``key``'s account (None: every account, back to the configured keys)."""
         with self._lock:

@@ -27,6 +27,7 @@ from .accounts import Accounts
 from .handlers import MAX_BODY_BYTES
 from .models import CONFIRM_RESPONSES, DEFAULT_SECRET_KEY, SandboxState
 from .outbox import WebhookDelivery
+from .shelves import SnapshotShelves
 from .store import SqliteStore, StateFileError
 from .urls import DEFAULT_HANDLER, ROUTES
 
@@ -182,6 +183,8 @@ class SandboxApplication(tornado.web.Application):
         self.errors: list[BaseException] = []
         #: delivers the outbox's webhooks off the request path; run by the server thread
         self.webhook_worker = WebhookWorker(self)
+        #: each account's snapshots (``snapshot_handlers.py``), kept beside its state
+        self.snapshots = SnapshotShelves()
         #: where every account's links point (the bound address, once serving)
         self.base_url = ""
         self._default_key = secret_key or DEFAULT_SECRET_KEY

@@ -227,6 +227,8 @@ class SqliteStore:
             table.forget()
         for name in ("meta", *KV_TABLES, "awaiting", "events", "attempts"):
             self.write(f"DELETE FROM {name}")
+        for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'snapshot%'").fetchall():
+            self.write(f'DROP TABLE "{name}"')  # the account's snapshots (``shelves.FileShelf``) go with it
         self._written, self._last = {}, {}
         self.commit({})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import controls, handlers, landing, octopus_app
+from . import snapshot_handlers as snapshots
 from . import workflow_handlers as workflows
 
 _ID = r"([^/]+)"
@@ -41,6 +42,11 @@ ROUTES = [
     (r"/_sandbox/webhooks/deliveries", controls.WebhookDeliveriesHandler),
     (r"/_sandbox/webhooks/flush", controls.WebhookFlushHandler),
     (r"/_sandbox/faults", controls.FaultsHandler),
+    # time travel: an account's snapshots, and scenarios run in one call (docs/timetravel.md)
+    (r"/_sandbox/snapshots", snapshots.SnapshotsHandler),
+    (rf"/_sandbox/snapshots/{_ID}", snapshots.SnapshotHandler),
+    (rf"/_sandbox/snapshots/{_ID}/restore", snapshots.SnapshotRestoreHandler),
+    (r"/_sandbox/scenarios", snapshots.ScenariosHandler),
     # the customer's devices: the desktop page, and the Octopus App on the phone (no key: the token)
     (r"/_sandbox/octopus/oos/payment/?", landing.LandingPageHandler),
     (landing.STATUS_PATH, landing.LandingStatusHandler),

@@ -43,6 +43,7 @@ from .events import EventFeed
 from .explorer_layout import CUSTOMER_BUTTONS, STEPS, ExplorerLayout
 from .flow import REFUNDABLE_STATUSES, RETRYABLE_STATUSES, Flow, preview_fields
 from .render import Templates
+from .timeline import Timeline
 
 #: The seed page's example values: the form starts with them (``new_payment()`` clears it).
 EXAMPLE = {**EXAMPLE_SETUP, "reference": ""}
@@ -75,7 +76,7 @@ class FlowExplorer:
     ``explorer.payment``, ``explorer.actions``, ``explorer.events``, ``explorer.last_error``.
     """
 
-    def __init__(self, client: Client | None = None, *, webhooks: bool = True):
+    def __init__(self, client: Client | None = None, *, webhooks: bool = True, rewind: bool = False):
         self._owns_client = client is None
         if client is None:
             from ..environments import connect
@@ -85,6 +86,8 @@ class FlowExplorer:
         self.flow = Flow(client)
         #: the exception the last action ended with, or None if it succeeded
         self.last_error: BaseException | None = None
+        #: the points *Rewind* goes back to (``rewind=True``, on a sandbox; see :mod:`~octopus_nb.ui.timeline`)
+        self.timeline = Timeline(client, enabled=rewind)
         self._templates = Templates()
         #: the webhook events and the merchant's return pages (a receiver on loopback, on a sandbox)
         self.feed = EventFeed(client, enabled=webhooks)
@@ -136,7 +139,7 @@ class FlowExplorer:
         taken from the form; other API fields (``customer``, ``metadata``...) are sent as given.
         """
         values = self._with_form(fields)
-        with self._action():
+        with self._action(rewindable="create"):
             setup = self.flow.create(**values)
             self.go("readiness")
         return setup
@@ -155,7 +158,7 @@ class FlowExplorer:
         not show (``customer``, ``settings.excluded_payment_methods``...) are sent back as they are.
         """
         values = self._with_form(fields)
-        with self._action():
+        with self._action(rewindable="update"):
             updated = self.flow.update(**values)
             self.go("readiness")
         return updated
@@ -166,7 +169,7 @@ class FlowExplorer:
         Shows the QR code and the redirect targets. After a Declined or Expired payment, confirming
         again creates a new payment.
         """
-        with self._action():
+        with self._action(rewindable="confirm"):
             payment = self.flow.confirm()
             targets = self.flow.redirect_targets()
             self.layout.show_redirect(targets, app_url(self.client, targets.android) if self.can_play_customer else None)
@@ -183,7 +186,7 @@ class FlowExplorer:
         Sandbox only; on Checkout.com this raises ``NotASandboxError``. Returns the payment after the
         action and moves to the outcome step (its actions fetched too).
         """
-        with self._action():
+        with self._action(rewindable=action):
             payment = self.flow.act(action)
             self.flow.refresh_actions()
             self.go("outcome")
@@ -220,7 +223,7 @@ class FlowExplorer:
             self.layout.refund_amount.value = str(amount)
         else:
             amount = parse_amount(self.layout.refund_amount.value)
-        with self._action():
+        with self._action(rewindable="refund"):
             answer = self.flow.refund(amount)
             self.go("outcome")
         return answer
@@ -234,6 +237,19 @@ class FlowExplorer:
             self.flow.new_payment()
             self.layout.clear()
             self.go("create")
+        return self.state
+
+    def rewind(self) -> str:
+        """Go back to just before the last action (the *Rewind* button): the sandbox account and the flow; return the state.
+
+        Needs ``FlowExplorer(..., rewind=True)`` on a sandbox. Webhook events already received stay.
+
+        Raises:
+            ValueError: nothing to rewind.
+        """
+        with self._action():
+            step = self.timeline.rewind(self.flow)
+            self.go(step)
         return self.state
 
     def go(self, step: str) -> str:
@@ -309,6 +325,7 @@ class FlowExplorer:
     def close(self) -> None:
         """Stop the webhook receiver, and the client's sandbox if the explorer made the client."""
         self.feed.close()
+        self.timeline.close()
         if self._owns_client:
             self.client.close()
 
@@ -377,6 +394,7 @@ class FlowExplorer:
             b[name].disabled = status != "Pending" or not self.can_play_customer
         b["refund"].disabled = status not in REFUNDABLE_STATUSES
         b["events"].disabled = not self.feed.active
+        b["rewind"].disabled = not self.timeline.can_rewind
 
     def show_field_preview(self) -> None:
         """Preview, next to each field, what the API will say about it (the API stays the authority)."""
@@ -391,13 +409,20 @@ class FlowExplorer:
     # --- running an action -----------------------------------------------------------------
 
     @contextmanager
-    def _action(self) -> Iterator[None]:
-        """Run one action: on failure, keep the error (shown with its fix) and re-raise; always redraw."""
+    def _action(self, rewindable: str = "") -> Iterator[None]:
+        """Run one action: on failure, keep the error (shown with its fix) and re-raise; always redraw.
+
+        ``rewindable``: the action changes the account, so the timeline keeps the moment before it.
+        """
         with self._acting:
+            if rewindable:
+                self.timeline.mark(self.flow, self.step, rewindable)
             try:
                 yield
             except Exception as error:
                 self.last_error = error
+                if rewindable:
+                    self.timeline.drop_last()  # a refused action changed nothing
                 raise
             else:
                 self.last_error = None

@@ -53,6 +53,7 @@ BUTTONS = {
     "refresh": ("Refresh status", "refresh", "", "refresh"),
     "new": ("New payment", "new", "info", "plus"),
     "events": ("Refresh events", "refresh-events", "", "refresh"),
+    "rewind": ("Rewind", "rewind", "", "history"),
 }
 #: The customer's choices (:data:`~octopus_nb._shared.contract.CUSTOMER_ACTIONS`) that have a button here;
 #: any other works from code (``explorer.act(action)``).
@@ -126,8 +127,10 @@ class ExplorerLayout:
             layout=widgets.Layout(width="100%", align_items="flex-start", grid_gap="12px"),
         )
         #: the app: the stylesheet once, then header, diagram, status, stepper, error box, pages, lists
+        # Rewind sits beside the stepper when the explorer keeps a timeline (rewind=True, on a sandbox).
+        stepper = widgets.HBox([self.steps, b["rewind"]]) if explorer.timeline.enabled else self.steps
         self.app = widgets.VBox(
-            [widgets.HTML(templates.style()), p["header"], p["diagram"], p["status"], self.steps, p["error"], self.pages, lists]
+            [widgets.HTML(templates.style()), p["header"], p["diagram"], p["status"], stepper, p["error"], self.pages, lists]
         )
         self.app.add_class("octopus-explorer")
         self.app.add_class("octopus-ui")
@@ -169,6 +172,7 @@ class ExplorerLayout:
             "refresh": e.outcome,
             "new": e.new_payment,
             "events": e.refresh_events,
+            "rewind": e.rewind,
         }
 
     def _pages(self, templates: Templates) -> list[widgets.VBox]:
