@@ -39,7 +39,8 @@ def sandbox(state: Path | None) -> Iterator[tuple[str, int, int]]:
         yield served.host, served.port, served.pid
 
 
-def _call(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None) -> dict:
+def call(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None) -> dict:
+    """One request on a keep-alive connection; its JSON answer (a non-2xx raises)."""
     conn.request(method, path, body=body, headers=_HEADERS)
     response = conn.getresponse()
     data = response.read()
@@ -50,10 +51,10 @@ def _call(conn: http.client.HTTPConnection, method: str, path: str, body: bytes 
 
 def flow(conn: http.client.HTTPConnection) -> None:
     """create → confirm → approve → get: the flow the issue measures."""
-    setup = _call(conn, "POST", "/payments/setups", _BODY)
-    payment = _call(conn, "POST", f"/payments/setups/{setup['id']}/confirm/octopus")
-    _call(conn, "POST", f"/_sandbox/payments/{payment['id']}/approve")
-    assert _call(conn, "GET", f"/payments/{payment['id']}")["status"] == "Captured"
+    setup = call(conn, "POST", "/payments/setups", _BODY)
+    payment = call(conn, "POST", f"/payments/setups/{setup['id']}/confirm/octopus")
+    call(conn, "POST", f"/_sandbox/payments/{payment['id']}/approve")
+    assert call(conn, "GET", f"/payments/{payment['id']}")["status"] == "Captured"
 
 
 def _flows(host: str, port: int, count: int, threads: int = 1) -> None:

@@ -18,6 +18,7 @@ import time
 from urllib.parse import urlsplit
 
 from . import SANDBOX_KEY, SETUP_BODY, Row, median, ratio, sandbox_process
+from .persistence import call, flow
 
 ROWS = (
     "time travel: snapshot of 10,000 flows",
@@ -90,19 +91,7 @@ def _snapshot_rows(flows: int, rounds: int) -> list[Row]:
 
 
 def _call(conn: http.client.HTTPConnection, method: str, path: str, body: dict | None = None) -> dict:
-    conn.request(method, path, body=None if body is None else json.dumps(body).encode(), headers=_HEADERS)
-    response = conn.getresponse()
-    data = response.read()
-    if response.status >= 300:
-        raise RuntimeError(f"{method} {path} answered {response.status}: {data[:200]!r}")
-    return json.loads(data)
-
-
-def _by_hand(conn: http.client.HTTPConnection) -> None:
-    setup = _call(conn, "POST", "/payments/setups", SETUP_BODY)
-    payment = _call(conn, "POST", f"/payments/setups/{setup['id']}/confirm/octopus")
-    _call(conn, "POST", f"/_sandbox/payments/{payment['id']}/approve")
-    _call(conn, "GET", f"/payments/{payment['id']}")
+    return call(conn, method, path, None if body is None else json.dumps(body).encode())
 
 
 def _scenario_row(rounds: int, per_round: int) -> Row:
@@ -111,7 +100,7 @@ def _scenario_row(rounds: int, per_round: int) -> Row:
         conn = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
         ratios, scenario_times, hand_times = [], [], []
         for _ in range(rounds):
-            hand = _timed(lambda: [_by_hand(conn) for _ in range(per_round)])
+            hand = _timed(lambda: [flow(conn) for _ in range(per_round)])
             scenario = _timed(lambda: [_call(conn, "POST", "/_sandbox/scenarios", {"name": "captured"}) for _ in range(per_round)])
             ratios.append(scenario / hand)
             scenario_times.append(scenario / per_round)
