@@ -30,7 +30,7 @@ def test_runs_side_by_side_share_one_process_each_in_its_own_account_and_print_w
     assert "failed against the sandbox process: b" in result.stderr
     (started,) = re.findall(r"sandbox process \d+ at (\S+) \(seed 8, an account per run\)", result.stdout)
     # a run's lines together, in order: ours, then the command's
-    runs = re.findall(r"sandbox at (\S+) \(an account of its own: a random key\)\nran (\w) against (\S+) setups (\d+)\n", result.stdout)
+    runs = re.findall(r"sandbox at (\S+) \(an account of its own\)\nran (\w) against (\S+) setups (\d+)\n", result.stdout)
     assert sorted(path for _, path, _, _ in runs) == ["a", "b", "c"], result.stdout
     assert all(given == target == started for given, _, target, _ in runs), "every run talks to the one process"
     assert [setups for _, _, _, setups in runs] == ["1", "1", "1"], "each run sees only its own account"

@@ -8,17 +8,20 @@ well-formed key, and always stops the process afterwards (also on Ctrl-C or a fa
 status is the command's.
 
 With ``--each PATH ...`` the command runs once per path, ``{path}`` in it replaced by the path, all
-against **one** process with an ``--account`` for each run's random key, so each run has an account
-of its own, as a team shares one sandbox (and a key of no account still gets 401) (a notebook's clock jump, webhook settings and faults stay in
-its account, where they would otherwise expire another notebook's pending payments and send their
-events to its receiver). ``--jobs N`` runs N of them at once, printing each run's output whole when
-it ends, so the runs' lines never interleave; the sandbox's log comes last.
+against **one** process with an ``--account`` for each run, as a team shares one sandbox: each run
+has an account of its own, so a notebook's clock jump, webhook settings and faults stay in its
+account (where they would otherwise expire another notebook's pending payments and send their
+events to its receiver), and a key of no account still gets 401. A run's key is derived from its
+path, so its account's seeded streams (ids, which requests a fault hits) repeat from run to run.
+``--jobs N`` runs N of them at once, printing each run's output whole when it ends, so the runs'
+lines never interleave; the sandbox's log comes last.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import hashlib
 import os
 import secrets
 import signal
@@ -34,6 +37,13 @@ SEED = 8
 #: seconds to wait for the sandbox to print its base URL, and to stop after SIGTERM
 START_TIMEOUT = STOP_TIMEOUT = 20
 _KEY_BODY = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def key_for(name: str) -> str:
+    """A sandbox-shaped key of ``name``'s own: the same every run, so its account's seeded streams
+    (ids, and which requests an injected fault hits) repeat, as a fresh process's did."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return "sk_sbox_" + "".join(_KEY_BODY[byte % 32] for byte in digest[:27])
 
 
 def random_key() -> str:
@@ -93,7 +103,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def run_against(command: Sequence[str], base_url: str, key: str, out: IO[str] | None = None) -> int:
     """``command``'s exit status, pointed at ``base_url`` with ``key`` (what it prints goes to ``out``)."""
-    print(f"sandbox at {base_url} (an account of its own: a random key)", file=out or sys.stdout, flush=True)
+    print(f"sandbox at {base_url} (an account of its own)", file=out or sys.stdout, flush=True)
     env = {**os.environ, "OCTOPUS_NB_TARGET": base_url, "CKO_SECRET_KEY": key}
     env.pop("CKO_ENVIRONMENT", None)
     return subprocess.call(list(command), env=env, stdout=out, stderr=out and subprocess.STDOUT)
@@ -112,7 +122,7 @@ def run(command: Sequence[str], seed: int) -> int:
 
 def run_each(commands: dict[str, list[str]], seed: int, jobs: int) -> list[str]:
     """Every command against one process, each with a key (an account) of its own; the paths that failed."""
-    keys = {path: random_key() for path in commands}
+    keys = {path: key_for(path) for path in commands}
     with tempfile.TemporaryFile("w+") as log:
         process, base_url = start_sandbox(seed, list(keys.values()), log=log)
         print(f"sandbox process {process.pid} at {base_url} (seed {seed}, an account per run)", flush=True)
