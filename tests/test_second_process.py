@@ -35,3 +35,26 @@ def test_runs_side_by_side_share_one_process_each_in_its_own_account_and_print_w
     assert all(given == target == started for given, _, target, _ in runs), "every run talks to the one process"
     assert [setups for _, _, _, setups in runs] == ["1", "1", "1"], "each run sees only its own account"
     assert "octopus-nb sandbox serving" in result.stdout.split("ran ")[-1], "the sandbox's log comes last"
+
+
+def test_together_runs_every_path_once_more_in_one_shared_account_of_its_own():
+    result = subprocess.run(
+        [sys.executable, "tools/second_process.py", "--each", "a", "b", "--together", "--", sys.executable, "-c", REPORT, "{path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "failed against the sandbox process: b\n" in result.stderr, "the shared run of 'a b' passed; only b failed"
+    shared = re.findall(
+        r"sandbox at \S+ \(every path in one account, one after another\)\nran a b against \S+ setups (\d+)\n", result.stdout
+    )
+    assert shared == ["1"], "the shared run has an account of its own, not a or b's: " + result.stdout
+
+
+def test_together_needs_each():
+    result = subprocess.run(
+        [sys.executable, "tools/second_process.py", "--together", "--", "true"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "--together needs --each" in result.stderr

@@ -14,7 +14,10 @@ account (where they would otherwise expire another notebook's pending payments a
 events to its receiver), and a key of no account still gets 401. A run's key is derived from its
 path, so its account's seeded streams (ids, which requests a fault hits) repeat from run to run.
 ``--jobs N`` runs N of them at once, printing each run's output whole when it ends, so the runs'
-lines never interleave; the sandbox's log comes last.
+lines never interleave; the sandbox's log comes last. ``--together`` then runs the command once
+more on the same process, ``{path}`` replaced by all the paths (space-separated), in one account
+they share: one after another, as a team's runs meet on one key, so each must show only what it
+made itself.
 """
 
 from __future__ import annotations
@@ -101,9 +104,9 @@ def stop(process: subprocess.Popen) -> None:
         process.stdout.close()
 
 
-def run_against(command: Sequence[str], base_url: str, key: str, out: IO[str] | None = None) -> int:
+def run_against(command: Sequence[str], base_url: str, key: str, out: IO[str] | None = None, account: str = "an account of its own") -> int:
     """``command``'s exit status, pointed at ``base_url`` with ``key`` (what it prints goes to ``out``)."""
-    print(f"sandbox at {base_url} (an account of its own)", file=out or sys.stdout, flush=True)
+    print(f"sandbox at {base_url} ({account})", file=out or sys.stdout, flush=True)
     env = {**os.environ, "OCTOPUS_NB_TARGET": base_url, "CKO_SECRET_KEY": key}
     env.pop("CKO_ENVIRONMENT", None)
     return subprocess.call(list(command), env=env, stdout=out, stderr=out and subprocess.STDOUT)
@@ -120,11 +123,17 @@ def run(command: Sequence[str], seed: int) -> int:
         stop(process)
 
 
-def run_each(commands: dict[str, list[str]], seed: int, jobs: int) -> list[str]:
-    """Every command against one process, each with a key (an account) of its own; the paths that failed."""
+#: what ``--together`` reports a failure of its run as
+TOGETHER = "(all, one shared key)"
+
+
+def run_each(commands: dict[str, list[str]], seed: int, jobs: int, together: list[str] | None = None) -> list[str]:
+    """Every command against one process, each with a key (an account) of its own, then ``together``
+    (if given) in an account of its own; the paths that failed (``TOGETHER`` for that last run)."""
     keys = {path: key_for(path) for path in commands}
+    shared_key = key_for(TOGETHER)
     with tempfile.TemporaryFile("w+") as log:
-        process, base_url = start_sandbox(seed, list(keys.values()), log=log)
+        process, base_url = start_sandbox(seed, [*keys.values(), shared_key], log=log)
         print(f"sandbox process {process.pid} at {base_url} (seed {seed}, an account per run)", flush=True)
         try:
 
@@ -142,6 +151,9 @@ def run_each(commands: dict[str, list[str]], seed: int, jobs: int) -> list[str]:
                     print(output, end="", flush=True)
                     if status:
                         failed.append(runs[done])
+            if together is not None:
+                if run_against(together, base_url, shared_key, account="every path in one account, one after another"):
+                    failed.append(TOGETHER)
         finally:
             stop(process)
             log.seek(0)
@@ -154,15 +166,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED, help=f"the sandbox process's seed (default {SEED})")
     parser.add_argument("--each", nargs="+", metavar="PATH", help="run the command once per path ({path}), each in an account of its own")
     parser.add_argument("--jobs", type=int, default=1, help="with --each: how many runs at once (default 1)")
+    parser.add_argument("--together", action="store_true", help="with --each: then one run of all the paths, sharing one account")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run (after --)")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("name a command to run, e.g. -- make test-notebooks-live")
     if not args.each:
+        if args.together:
+            parser.error("--together needs --each")
         return run(command, args.seed)
     commands = {path: [part.replace("{path}", path) for part in command] for path in args.each}
-    failed = run_each(commands, args.seed, args.jobs)
+    together = [part.replace("{path}", " ".join(args.each)) for part in command] if args.together else None
+    failed = run_each(commands, args.seed, args.jobs, together)
     if failed:
         print(f"failed against the sandbox process: {', '.join(sorted(failed))}", file=sys.stderr)
     return 1 if failed else 0
