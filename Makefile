@@ -13,6 +13,12 @@ PARALLEL := -n auto --dist loadfile
 .PHONY: demo test check lint test-unit test-notebooks test-browser notebooks bench clean
 .PHONY: test-notebooks-live test-notebooks-second-process
 
+# Compiled bytecode is written (to __pycache__/, ignored by git) even where PYTHONDONTWRITEBYTECODE is
+# set, as .ci/run does: without it every Python process compiles the package, the tests and pytest's
+# rewrite of the plugins' modules again, about 5 s per pytest worker. (A PYTHONPYCACHEPREFIX would
+# instead pass over the bytecode pip compiled into .venv and compile every dependency once more.)
+unexport PYTHONDONTWRITEBYTECODE
+
 # The Python .venv is made from: PYTHON=/path/to/python, else the first of these that runs and is a
 # supported CPython (pyproject.toml's requires-python, README "Supported platforms"). 3.11 comes first:
 # the notebooks' stored outputs and Binder are made on it; `command -v` alone is not enough, as a pyenv
