@@ -39,14 +39,14 @@ def state():
     ],
 )
 def test_every_readiness_row(state, change, status, flags):
-    setup = state.create_payment_setup({**READY, **change})
+    setup = state.payment_api.create_payment_setup({**READY, **change})
     assert setup["payment_methods"]["octopus"] == {"status": status, "flags": flags}
     assert setup["available_payment_methods"] == ([] if status == "unavailable" else ["octopus"])
 
 
 def test_validation_lists_every_problem(state):
     with pytest.raises(InvalidRequest) as caught:
-        state.create_payment_setup(
+        state.payment_api.create_payment_setup(
             {
                 "amount": -5,
                 "currency": "hkd",
@@ -74,23 +74,23 @@ def test_validation_lists_every_problem(state):
 @pytest.mark.parametrize("body", [None, [], "text", 12])
 def test_a_body_that_is_not_an_object_is_malformed(state, body):
     with pytest.raises(MalformedRequest):
-        state.create_payment_setup(body)
+        state.payment_api.create_payment_setup(body)
 
 
 def test_required_fields(state):
     with pytest.raises(InvalidRequest) as caught:
-        state.create_payment_setup({})
+        state.payment_api.create_payment_setup({})
     assert caught.value.error_codes == ["amount_required", "currency_required"]
 
 
 @pytest.mark.parametrize("amount", [True, 10.0, "1000", 0, MAX_AMOUNT + 10])
 def test_amount_must_be_a_positive_integer(state, amount):
     with pytest.raises(InvalidRequest, match="amount_invalid"):
-        state.create_payment_setup({**READY, "amount": amount})
+        state.payment_api.create_payment_setup({**READY, "amount": amount})
 
 
 def test_defaults_and_ignored_fields(state):
-    setup = state.create_payment_setup({**READY, "unknown_field": 1})
+    setup = state.payment_api.create_payment_setup({**READY, "unknown_field": 1})
     assert "unknown_field" not in setup
     assert setup["payment_type"] == "regular"  # answered in lower case (contract §9.3)
     assert setup["processing_channel_id"] == state.default_processing_channel_id
@@ -98,94 +98,99 @@ def test_defaults_and_ignored_fields(state):
 
 
 def test_lifecycle_approve_then_refund_in_parts(state):
-    setup = state.create_payment_setup(READY)
-    payment = state.confirm_payment_setup(setup["id"], "octopus")
+    setup = state.payment_api.create_payment_setup(READY)
+    payment = state.payment_api.confirm_payment_setup(setup["id"], "octopus")
     assert payment["status"] == "Pending"
-    assert state.approve_payment(payment["id"])["status"] == "Captured"
-    state.refund_payment(payment["id"], {"amount": 300})
-    assert state.get_payment(payment["id"])["status"] == "Partially Refunded"
+    assert state.payment_api.approve_payment(payment["id"])["status"] == "Captured"
+    state.payment_api.refund_payment(payment["id"], {"amount": 300})
+    assert state.payment_api.get_payment(payment["id"])["status"] == "Partially Refunded"
     with pytest.raises(InvalidRequest, match="refund_amount_exceeds_balance"):
-        state.refund_payment(payment["id"], {"amount": 800})
-    state.refund_payment(payment["id"], None)  # the rest
-    details = state.get_payment(payment["id"])
+        state.payment_api.refund_payment(payment["id"], {"amount": 800})
+    state.payment_api.refund_payment(payment["id"], None)  # the rest
+    details = state.payment_api.get_payment(payment["id"])
     assert details["status"] == "Refunded"
     assert details["balances"] == {"total_captured": 1000, "total_refunded": 1000, "available_to_refund": 0}
-    assert [a["type"] for a in state.get_payment_actions(payment["id"])] == ["Refund", "Refund", "Capture"]
+    assert [a["type"] for a in state.payment_api.get_payment_actions(payment["id"])] == ["Refund", "Refund", "Capture"]
     with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
-        state.refund_payment(payment["id"], {"amount": 10})
+        state.payment_api.refund_payment(payment["id"], {"amount": 10})
 
 
 @pytest.mark.parametrize(("amount", "code"), [(15, "amount_must_end_in_zero"), (0, "amount_invalid"), ("5", "amount_invalid")])
 def test_refund_amount_rules(state, amount, code):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    state.approve_payment(payment["id"])
+    payment = state.payment_api.confirm_payment_setup(state.payment_api.create_payment_setup(READY)["id"], "octopus")
+    state.payment_api.approve_payment(payment["id"])
     with pytest.raises(InvalidRequest, match=code):
-        state.refund_payment(payment["id"], {"amount": amount})
+        state.payment_api.refund_payment(payment["id"], {"amount": amount})
 
 
 def test_pending_payments_cannot_be_refunded(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+    payment = state.payment_api.confirm_payment_setup(state.payment_api.create_payment_setup(READY)["id"], "octopus")
     with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
-        state.refund_payment(payment["id"], {})
+        state.payment_api.refund_payment(payment["id"], {})
 
 
 @pytest.mark.parametrize("ending", ["decline_payment", "expire_payment"])
 def test_after_declined_or_expired_the_setup_can_be_confirmed_again(state, ending):
-    setup = state.create_payment_setup(READY)
-    first = state.confirm_payment_setup(setup["id"], "octopus")
-    getattr(state, ending)(first["id"])
-    second = state.confirm_payment_setup(setup["id"], "octopus")
+    setup = state.payment_api.create_payment_setup(READY)
+    first = state.payment_api.confirm_payment_setup(setup["id"], "octopus")
+    getattr(state.payment_api, ending)(first["id"])
+    second = state.payment_api.confirm_payment_setup(setup["id"], "octopus")
     assert second["id"] != first["id"]
-    assert state.get_payment_setup(setup["id"])["latest_payment"]["id"] == second["id"]
+    assert state.payment_api.get_payment_setup(setup["id"])["latest_payment"]["id"] == second["id"]
 
 
 def test_a_live_payment_blocks_a_second_confirm_and_an_update(state):
-    setup = state.create_payment_setup(READY)
-    state.confirm_payment_setup(setup["id"], "octopus")
+    setup = state.payment_api.create_payment_setup(READY)
+    state.payment_api.confirm_payment_setup(setup["id"], "octopus")
     with pytest.raises(Conflict, match="payment_setup_already_confirmed"):
-        state.confirm_payment_setup(setup["id"], "octopus")
+        state.payment_api.confirm_payment_setup(setup["id"], "octopus")
     with pytest.raises(Conflict, match="payment_setup_already_confirmed"):
-        state.update_payment_setup(setup["id"], READY)
+        state.payment_api.update_payment_setup(setup["id"], READY)
 
 
 def test_confirm_refuses_unready_setups_with_their_flags(state):
-    setup = state.create_payment_setup({**READY, "amount": 1001})
+    setup = state.payment_api.create_payment_setup({**READY, "amount": 1001})
     with pytest.raises(InvalidRequest) as caught:
-        state.confirm_payment_setup(setup["id"], "octopus")
+        state.payment_api.confirm_payment_setup(setup["id"], "octopus")
     assert caught.value.error_codes == ["amount_must_end_in_zero"]
     with pytest.raises(InvalidRequest, match="payment_method_not_supported"):
-        state.confirm_payment_setup(setup["id"], "card")
+        state.payment_api.confirm_payment_setup(setup["id"], "card")
     with pytest.raises(NotFound):
-        state.confirm_payment_setup("set_unknown", "octopus")
+        state.payment_api.confirm_payment_setup("set_unknown", "octopus")
 
 
 def test_only_pending_payments_take_customer_actions(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    state.decline_payment(payment["id"])
-    for act in (state.approve_payment, state.decline_payment, state.expire_payment, state.fail_capture):
+    payment = state.payment_api.confirm_payment_setup(state.payment_api.create_payment_setup(READY)["id"], "octopus")
+    state.payment_api.decline_payment(payment["id"])
+    for act in (
+        state.payment_api.approve_payment,
+        state.payment_api.decline_payment,
+        state.payment_api.expire_payment,
+        state.payment_api.fail_capture,
+    ):
         with pytest.raises(Conflict, match="payment_not_pending"):
             act(payment["id"])
 
 
 def test_the_clock_expires_pending_payments_after_15_minutes(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    state.advance_clock(899)
-    assert state.get_payment(payment["id"])["status"] == "Pending"
-    state.advance_clock(1)
-    assert state.get_payment(payment["id"])["status"] == "Expired"
+    payment = state.payment_api.confirm_payment_setup(state.payment_api.create_payment_setup(READY)["id"], "octopus")
+    state.control.advance_clock(899)
+    assert state.payment_api.get_payment(payment["id"])["status"] == "Pending"
+    state.control.advance_clock(1)
+    assert state.payment_api.get_payment(payment["id"])["status"] == "Expired"
     assert [e.type for e in state.events] == ["payment_pending", "payment_expired"]
 
 
 @pytest.mark.parametrize("seconds", [-1, "10", None, float("nan"), 10**12])
 def test_clock_refuses_bad_advances(state, seconds):
     with pytest.raises(InvalidRequest, match="advance_seconds_invalid"):
-        state.advance_clock(seconds)
+        state.control.advance_clock(seconds)
 
 
 def test_events_follow_the_lifecycle(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    state.approve_payment(payment["id"])
-    state.refund_payment(payment["id"], {"amount": 500})
+    payment = state.payment_api.confirm_payment_setup(state.payment_api.create_payment_setup(READY)["id"], "octopus")
+    state.payment_api.approve_payment(payment["id"])
+    state.payment_api.refund_payment(payment["id"], {"amount": 500})
     assert [e.type for e in state.events] == [
         "payment_pending",
         "payment_capture_pending",
@@ -200,16 +205,20 @@ def test_events_follow_the_lifecycle(state):
 
 def test_customers_are_reused_by_email(state):
     customer = {"email": {"address": "chan@example.com", "verified": True}, "name": "Chan Tai Man"}
-    first = state.confirm_payment_setup(state.create_payment_setup({**READY, "customer": customer})["id"], "octopus")
-    second = state.confirm_payment_setup(state.create_payment_setup({**READY, "customer": customer})["id"], "octopus")
+    first = state.payment_api.confirm_payment_setup(
+        state.payment_api.create_payment_setup({**READY, "customer": customer})["id"], "octopus"
+    )
+    second = state.payment_api.confirm_payment_setup(
+        state.payment_api.create_payment_setup({**READY, "customer": customer})["id"], "octopus"
+    )
     assert first["customer"]["id"] == second["customer"]["id"]
 
 
 def test_one_seed_gives_identical_state_and_reset_restarts_it(state):
     def run(s):
-        payment = s.confirm_payment_setup(s.create_payment_setup(READY)["id"], "octopus")
-        s.approve_payment(payment["id"])
-        return s.get_payment(payment["id"]), s.new_request_id()
+        payment = s.payment_api.confirm_payment_setup(s.payment_api.create_payment_setup(READY)["id"], "octopus")
+        s.payment_api.approve_payment(payment["id"])
+        return s.payment_api.get_payment(payment["id"]), s.new_request_id()
 
     first = run(state)
     assert run(SandboxState(seed=7, base_url="http://sandbox.test")) == first
@@ -224,12 +233,15 @@ def test_one_seed_gives_identical_state_and_reset_restarts_it(state):
 
 def test_unseeded_tokens_come_from_the_os():
     state = SandboxState()
-    tokens = {state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")["processing"]["token"] for _ in range(50)}
+    tokens = {
+        state.payment_api.confirm_payment_setup(state.payment_api.create_payment_setup(READY)["id"], "octopus")["processing"]["token"]
+        for _ in range(50)
+    }
     assert len(tokens) == 50 and all(len(t) == 26 for t in tokens)
 
 
 def test_transitions_are_checked_in_one_place(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+    payment = state.payment_api.confirm_payment_setup(state.payment_api.create_payment_setup(READY)["id"], "octopus")
     stored = state.payments[payment["id"]]
     with pytest.raises(Conflict):
         state.ledger.move(stored, "Refunded")  # Pending → Refunded is not a transition
@@ -238,50 +250,50 @@ def test_transitions_are_checked_in_one_place(state):
 @pytest.mark.parametrize("url", ["https://example.com/a\x01b", "https://ex\x7fample.com/", "https://example.com/\x00"])
 def test_redirect_urls_with_control_characters_are_invalid(state, url):
     with pytest.raises(InvalidRequest, match="success_url_invalid"):
-        state.create_payment_setup({**READY, "settings": {"success_url": url, "failure_url": KO}})
+        state.payment_api.create_payment_setup({**READY, "settings": {"success_url": url, "failure_url": KO}})
 
 
 # --- 2026-11-29 contract changes, at the model level (the wire is tested in test_fidelity.py) ---
 
 
 def test_fail_capture_declines_after_capture_pending(state):
-    setup = state.create_payment_setup(READY)
-    payment = state.confirm_payment_setup(setup["id"], "octopus")
-    failed = state.fail_capture(payment["id"])
+    setup = state.payment_api.create_payment_setup(READY)
+    payment = state.payment_api.confirm_payment_setup(setup["id"], "octopus")
+    failed = state.payment_api.fail_capture(payment["id"])
     assert (failed["status"], failed["approved"]) == ("Declined", False)
     assert "refund" not in failed["_links"]
     assert [e.type for e in state.events] == ["payment_pending", "payment_capture_pending", "payment_capture_declined"]
-    assert state.events[-1].body["data"]["action_id"] == state.get_payment_actions(payment["id"])[0]["id"]
-    assert [(a["type"], a["approved"]) for a in state.get_payment_actions(payment["id"])] == [("Capture", False)]
+    assert state.events[-1].body["data"]["action_id"] == state.payment_api.get_payment_actions(payment["id"])[0]["id"]
+    assert [(a["type"], a["approved"]) for a in state.payment_api.get_payment_actions(payment["id"])] == [("Capture", False)]
     with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
-        state.refund_payment(payment["id"], {})
+        state.payment_api.refund_payment(payment["id"], {})
     # Declined: the customer may try again on the same setup
-    assert state.confirm_payment_setup(setup["id"], "octopus")["status"] == "Pending"
+    assert state.payment_api.confirm_payment_setup(setup["id"], "octopus")["status"] == "Pending"
 
 
 def test_confirm_response_setup_returns_the_setup_with_latest_payment():
     state = SandboxState(seed=7, base_url="http://sandbox.test", confirm_response="setup")
-    setup = state.create_payment_setup(READY)
-    confirmed = state.confirm_payment_setup(setup["id"], "octopus")
+    setup = state.payment_api.create_payment_setup(READY)
+    confirmed = state.payment_api.confirm_payment_setup(setup["id"], "octopus")
     assert confirmed["id"] == setup["id"] and confirmed["latest_payment"]["status"] == "Pending"
     assert set(confirmed["latest_payment"]["processing"]) == {"landing_url", "octopus_uri", "token"}
-    assert confirmed == state.get_payment_setup(setup["id"])
+    assert confirmed == state.payment_api.get_payment_setup(setup["id"])
     with pytest.raises(ValueError, match="'payment', 'setup'"):
         SandboxState(seed=7, confirm_response="Setup")
 
 
 @pytest.mark.parametrize("payment_type", ["regular", "REGULAR", "Regular", "moto", "payLater", "unscheduled"])
 def test_payment_type_is_case_insensitive_and_answered_in_lower_case(state, payment_type):
-    setup = state.create_payment_setup({**READY, "payment_type": payment_type})
+    setup = state.payment_api.create_payment_setup({**READY, "payment_type": payment_type})
     assert setup["payment_type"] == payment_type.lower()
-    payment = state.confirm_payment_setup(setup["id"], "octopus")
-    assert state.get_payment(payment["id"])["payment_type"] == payment_type.lower()
+    payment = state.payment_api.confirm_payment_setup(setup["id"], "octopus")
+    assert state.payment_api.get_payment(payment["id"])["payment_type"] == payment_type.lower()
 
 
 @pytest.mark.parametrize("payment_type", ["Weekly", "", "regular ", 1, ["Regular"], "Regulär"])
 def test_payment_type_outside_the_list_is_invalid(state, payment_type):
     with pytest.raises(InvalidRequest) as caught:
-        state.create_payment_setup({**READY, "payment_type": payment_type})
+        state.payment_api.create_payment_setup({**READY, "payment_type": payment_type})
     assert caught.value.error_codes == ["payment_type_invalid"]
 
 
@@ -300,10 +312,10 @@ def test_payment_type_outside_the_list_is_invalid(state, payment_type):
 )
 def test_processing_channel_id_follows_the_api_reference_pattern(state, channel, valid):
     if valid:
-        assert state.create_payment_setup({**READY, "processing_channel_id": channel})["processing_channel_id"] == channel
+        assert state.payment_api.create_payment_setup({**READY, "processing_channel_id": channel})["processing_channel_id"] == channel
     else:
         with pytest.raises(InvalidRequest, match="processing_channel_id_invalid"):
-            state.create_payment_setup({**READY, "processing_channel_id": channel})
+            state.payment_api.create_payment_setup({**READY, "processing_channel_id": channel})
 
 
 @pytest.mark.parametrize(
@@ -324,10 +336,10 @@ def test_processing_channel_id_follows_the_api_reference_pattern(state, channel,
 )
 def test_metadata_limits(state, metadata, valid):
     if valid:
-        assert state.create_payment_setup({**READY, "metadata": metadata})["metadata"] == metadata
+        assert state.payment_api.create_payment_setup({**READY, "metadata": metadata})["metadata"] == metadata
     else:
         with pytest.raises(InvalidRequest) as caught:
-            state.create_payment_setup({**READY, "metadata": metadata})
+            state.payment_api.create_payment_setup({**READY, "metadata": metadata})
         assert caught.value.error_codes == ["metadata_invalid"]
 
 
@@ -342,10 +354,10 @@ ECHOED = {
 
 
 def test_sdk_documented_fields_are_echoed_exactly_and_risk_defaults_to_enabled(state):
-    created = state.create_payment_setup({**READY, **ECHOED})
+    created = state.payment_api.create_payment_setup({**READY, **ECHOED})
     assert {name: created[name] for name in ECHOED} == ECHOED
-    assert {name: state.get_payment_setup(created["id"])[name] for name in ECHOED} == ECHOED
-    updated = state.update_payment_setup(created["id"], READY)  # a PUT replaces them all
+    assert {name: state.payment_api.get_payment_setup(created["id"])[name] for name in ECHOED} == ECHOED
+    updated = state.payment_api.update_payment_setup(created["id"], READY)  # a PUT replaces them all
     assert updated["risk"] == {"enabled": True} and not set(ECHOED) - {"risk"} & set(updated)
 
 
