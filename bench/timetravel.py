@@ -36,9 +36,9 @@ def _account(flows: int):  # noqa: ANN202 - a SandboxState
 
     state = SandboxState(seed=7)
     for _ in range(flows):
-        setup = state.create_payment_setup(SETUP_BODY)
-        payment = state.confirm_payment_setup(setup["id"], "octopus")
-        state.approve_payment(payment["id"])
+        setup = state.payment_api.create_payment_setup(SETUP_BODY)
+        payment = state.payment_api.confirm_payment_setup(setup["id"], "octopus")
+        state.payment_api.approve_payment(payment["id"])
     return state
 
 
@@ -56,9 +56,9 @@ def _snapshot_rows(flows: int, rounds: int) -> list[Row]:
 
     def read_once() -> None:
         for payment_id in list(state.payments):
-            state.get_payment(payment_id)
+            state.payment_api.get_payment(payment_id)
         for setup_id in list(state.setups):
-            state.get_payment_setup(setup_id)
+            state.payment_api.get_payment_setup(setup_id)
 
     read = median([_timed(read_once) for _ in range(rounds)])
     taken = []

@@ -164,16 +164,16 @@ class World:
         stats = state.stats()
         view = {name: stats[name] for name in ("setups", "payments", "refunds")}
         view["clock"] = state.now()
-        view["faults"] = state.get_faults()
-        view["webhooks"] = state.webhooks_view()  # a refused PUT changes neither the url nor the chaos
+        view["faults"] = state.control.get_faults()
+        view["webhooks"] = state.control.webhooks_view()  # a refused PUT changes neither the url nor the chaos
         view["confirm_response"] = state.confirm_response
         view["events"] = [event.id for event in state.events]  # a refusal emits no webhook event
         view["idempotency_keys"] = state.idempotency_keys()  # and consumes no key (only 2xx are stored)
         for setup_id in self.setups:
-            view[setup_id] = state.get_payment_setup(setup_id)
+            view[setup_id] = state.payment_api.get_payment_setup(setup_id)
         for payment_id in self.payments:
-            view[payment_id] = state.get_payment(payment_id)
-            view[payment_id + "/actions"] = state.get_payment_actions(payment_id)
+            view[payment_id] = state.payment_api.get_payment(payment_id)
+            view[payment_id + "/actions"] = state.payment_api.get_payment_actions(payment_id)
         return view
 
     def close(self) -> None:
@@ -752,7 +752,7 @@ def test_the_clock_cannot_be_advanced_past_the_end_of_time(sandbox, world):
     year = 366 * 24 * 3600
     with pytest.raises(InvalidRequest) as refused:
         for _ in range(9000):
-            sandbox.state.advance_clock(year)
+            sandbox.state.control.advance_clock(year)
     assert refused.value.error_codes == ["advance_seconds_invalid"]
     status = send_checked(
         world,

@@ -188,7 +188,7 @@ def test_in_a_kernel_progress_is_one_widget_displayed_once(client, sandbox, monk
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: SimpleNamespace(kernel=object()))  # as in Jupyter
     payment = pending_payment(client)
-    approve = threading.Timer(0.2, sandbox.state.approve_payment, args=(payment["id"],))
+    approve = threading.Timer(0.2, sandbox.state.payment_api.approve_payment, args=(payment["id"],))
     approve.start()
     try:
         final = octopus_nb.wait_for_payment(client, payment["id"], timeout=5, interval=0.05)

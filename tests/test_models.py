@@ -1,4 +1,4 @@
-"""The sandbox's rules, tested directly on SandboxState: no HTTP involved."""
+"""The sandbox's rules, tested directly on a SandboxState and its parts: no HTTP involved."""
 
 import pytest
 
@@ -14,6 +14,12 @@ READY = {"amount": 1000, "currency": "HKD", "settings": {"success_url": OK, "fai
 @pytest.fixture
 def state():
     return SandboxState(seed=7, base_url="http://sandbox.test")
+
+
+@pytest.fixture
+def api(state):
+    """The state's Payment Setup API (setups, payments, refunds, the customer)."""
+    return state.payment_api
 
 
 @pytest.mark.parametrize(
@@ -38,15 +44,15 @@ def state():
         ),
     ],
 )
-def test_every_readiness_row(state, change, status, flags):
-    setup = state.create_payment_setup({**READY, **change})
+def test_every_readiness_row(api, change, status, flags):
+    setup = api.create_payment_setup({**READY, **change})
     assert setup["payment_methods"]["octopus"] == {"status": status, "flags": flags}
     assert setup["available_payment_methods"] == ([] if status == "unavailable" else ["octopus"])
 
 
-def test_validation_lists_every_problem(state):
+def test_validation_lists_every_problem(api):
     with pytest.raises(InvalidRequest) as caught:
-        state.create_payment_setup(
+        api.create_payment_setup(
             {
                 "amount": -5,
                 "currency": "hkd",
@@ -72,120 +78,125 @@ def test_validation_lists_every_problem(state):
 
 
 @pytest.mark.parametrize("body", [None, [], "text", 12])
-def test_a_body_that_is_not_an_object_is_malformed(state, body):
+def test_a_body_that_is_not_an_object_is_malformed(api, body):
     with pytest.raises(MalformedRequest):
-        state.create_payment_setup(body)
+        api.create_payment_setup(body)
 
 
-def test_required_fields(state):
+def test_required_fields(api):
     with pytest.raises(InvalidRequest) as caught:
-        state.create_payment_setup({})
+        api.create_payment_setup({})
     assert caught.value.error_codes == ["amount_required", "currency_required"]
 
 
 @pytest.mark.parametrize("amount", [True, 10.0, "1000", 0, MAX_AMOUNT + 10])
-def test_amount_must_be_a_positive_integer(state, amount):
+def test_amount_must_be_a_positive_integer(api, amount):
     with pytest.raises(InvalidRequest, match="amount_invalid"):
-        state.create_payment_setup({**READY, "amount": amount})
+        api.create_payment_setup({**READY, "amount": amount})
 
 
-def test_defaults_and_ignored_fields(state):
-    setup = state.create_payment_setup({**READY, "unknown_field": 1})
+def test_defaults_and_ignored_fields(state, api):
+    setup = api.create_payment_setup({**READY, "unknown_field": 1})
     assert "unknown_field" not in setup
     assert setup["payment_type"] == "regular"  # answered in lower case (contract §9.3)
     assert setup["processing_channel_id"] == state.default_processing_channel_id
     assert setup["id"].startswith("set_") and len(setup["id"]) == 30
 
 
-def test_lifecycle_approve_then_refund_in_parts(state):
-    setup = state.create_payment_setup(READY)
-    payment = state.confirm_payment_setup(setup["id"], "octopus")
+def test_lifecycle_approve_then_refund_in_parts(api):
+    setup = api.create_payment_setup(READY)
+    payment = api.confirm_payment_setup(setup["id"], "octopus")
     assert payment["status"] == "Pending"
-    assert state.approve_payment(payment["id"])["status"] == "Captured"
-    state.refund_payment(payment["id"], {"amount": 300})
-    assert state.get_payment(payment["id"])["status"] == "Partially Refunded"
+    assert api.approve_payment(payment["id"])["status"] == "Captured"
+    api.refund_payment(payment["id"], {"amount": 300})
+    assert api.get_payment(payment["id"])["status"] == "Partially Refunded"
     with pytest.raises(InvalidRequest, match="refund_amount_exceeds_balance"):
-        state.refund_payment(payment["id"], {"amount": 800})
-    state.refund_payment(payment["id"], None)  # the rest
-    details = state.get_payment(payment["id"])
+        api.refund_payment(payment["id"], {"amount": 800})
+    api.refund_payment(payment["id"], None)  # the rest
+    details = api.get_payment(payment["id"])
     assert details["status"] == "Refunded"
     assert details["balances"] == {"total_captured": 1000, "total_refunded": 1000, "available_to_refund": 0}
-    assert [a["type"] for a in state.get_payment_actions(payment["id"])] == ["Refund", "Refund", "Capture"]
+    assert [a["type"] for a in api.get_payment_actions(payment["id"])] == ["Refund", "Refund", "Capture"]
     with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
-        state.refund_payment(payment["id"], {"amount": 10})
+        api.refund_payment(payment["id"], {"amount": 10})
 
 
 @pytest.mark.parametrize(("amount", "code"), [(15, "amount_must_end_in_zero"), (0, "amount_invalid"), ("5", "amount_invalid")])
-def test_refund_amount_rules(state, amount, code):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    state.approve_payment(payment["id"])
+def test_refund_amount_rules(api, amount, code):
+    payment = api.confirm_payment_setup(api.create_payment_setup(READY)["id"], "octopus")
+    api.approve_payment(payment["id"])
     with pytest.raises(InvalidRequest, match=code):
-        state.refund_payment(payment["id"], {"amount": amount})
+        api.refund_payment(payment["id"], {"amount": amount})
 
 
-def test_pending_payments_cannot_be_refunded(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+def test_pending_payments_cannot_be_refunded(api):
+    payment = api.confirm_payment_setup(api.create_payment_setup(READY)["id"], "octopus")
     with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
-        state.refund_payment(payment["id"], {})
+        api.refund_payment(payment["id"], {})
 
 
 @pytest.mark.parametrize("ending", ["decline_payment", "expire_payment"])
-def test_after_declined_or_expired_the_setup_can_be_confirmed_again(state, ending):
-    setup = state.create_payment_setup(READY)
-    first = state.confirm_payment_setup(setup["id"], "octopus")
-    getattr(state, ending)(first["id"])
-    second = state.confirm_payment_setup(setup["id"], "octopus")
+def test_after_declined_or_expired_the_setup_can_be_confirmed_again(api, ending):
+    setup = api.create_payment_setup(READY)
+    first = api.confirm_payment_setup(setup["id"], "octopus")
+    getattr(api, ending)(first["id"])
+    second = api.confirm_payment_setup(setup["id"], "octopus")
     assert second["id"] != first["id"]
-    assert state.get_payment_setup(setup["id"])["latest_payment"]["id"] == second["id"]
+    assert api.get_payment_setup(setup["id"])["latest_payment"]["id"] == second["id"]
 
 
-def test_a_live_payment_blocks_a_second_confirm_and_an_update(state):
-    setup = state.create_payment_setup(READY)
-    state.confirm_payment_setup(setup["id"], "octopus")
+def test_a_live_payment_blocks_a_second_confirm_and_an_update(api):
+    setup = api.create_payment_setup(READY)
+    api.confirm_payment_setup(setup["id"], "octopus")
     with pytest.raises(Conflict, match="payment_setup_already_confirmed"):
-        state.confirm_payment_setup(setup["id"], "octopus")
+        api.confirm_payment_setup(setup["id"], "octopus")
     with pytest.raises(Conflict, match="payment_setup_already_confirmed"):
-        state.update_payment_setup(setup["id"], READY)
+        api.update_payment_setup(setup["id"], READY)
 
 
-def test_confirm_refuses_unready_setups_with_their_flags(state):
-    setup = state.create_payment_setup({**READY, "amount": 1001})
+def test_confirm_refuses_unready_setups_with_their_flags(api):
+    setup = api.create_payment_setup({**READY, "amount": 1001})
     with pytest.raises(InvalidRequest) as caught:
-        state.confirm_payment_setup(setup["id"], "octopus")
+        api.confirm_payment_setup(setup["id"], "octopus")
     assert caught.value.error_codes == ["amount_must_end_in_zero"]
     with pytest.raises(InvalidRequest, match="payment_method_not_supported"):
-        state.confirm_payment_setup(setup["id"], "card")
+        api.confirm_payment_setup(setup["id"], "card")
     with pytest.raises(NotFound):
-        state.confirm_payment_setup("set_unknown", "octopus")
+        api.confirm_payment_setup("set_unknown", "octopus")
 
 
-def test_only_pending_payments_take_customer_actions(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    state.decline_payment(payment["id"])
-    for act in (state.approve_payment, state.decline_payment, state.expire_payment, state.fail_capture):
+def test_only_pending_payments_take_customer_actions(api):
+    payment = api.confirm_payment_setup(api.create_payment_setup(READY)["id"], "octopus")
+    api.decline_payment(payment["id"])
+    for act in (
+        api.approve_payment,
+        api.decline_payment,
+        api.expire_payment,
+        api.fail_capture,
+    ):
         with pytest.raises(Conflict, match="payment_not_pending"):
             act(payment["id"])
 
 
-def test_the_clock_expires_pending_payments_after_15_minutes(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    state.advance_clock(899)
-    assert state.get_payment(payment["id"])["status"] == "Pending"
-    state.advance_clock(1)
-    assert state.get_payment(payment["id"])["status"] == "Expired"
+def test_the_clock_expires_pending_payments_after_15_minutes(state, api):
+    payment = api.confirm_payment_setup(api.create_payment_setup(READY)["id"], "octopus")
+    state.control.advance_clock(899)
+    assert api.get_payment(payment["id"])["status"] == "Pending"
+    state.control.advance_clock(1)
+    assert api.get_payment(payment["id"])["status"] == "Expired"
     assert [e.type for e in state.events] == ["payment_pending", "payment_expired"]
 
 
 @pytest.mark.parametrize("seconds", [-1, "10", None, float("nan"), 10**12])
 def test_clock_refuses_bad_advances(state, seconds):
     with pytest.raises(InvalidRequest, match="advance_seconds_invalid"):
-        state.advance_clock(seconds)
+        state.control.advance_clock(seconds)
 
 
-def test_events_follow_the_lifecycle(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
-    state.approve_payment(payment["id"])
-    state.refund_payment(payment["id"], {"amount": 500})
+def test_events_follow_the_lifecycle(state, api):
+    payment = api.confirm_payment_setup(api.create_payment_setup(READY)["id"], "octopus")
+    api.approve_payment(payment["id"])
+    api.refund_payment(payment["id"], {"amount": 500})
     assert [e.type for e in state.events] == [
         "payment_pending",
         "payment_capture_pending",
@@ -198,18 +209,18 @@ def test_events_follow_the_lifecycle(state):
     assert captured["_links"]["subject"]["href"] == f"http://sandbox.test/workflows/events/subject/{payment['id']}"
 
 
-def test_customers_are_reused_by_email(state):
+def test_customers_are_reused_by_email(api):
     customer = {"email": {"address": "chan@example.com", "verified": True}, "name": "Chan Tai Man"}
-    first = state.confirm_payment_setup(state.create_payment_setup({**READY, "customer": customer})["id"], "octopus")
-    second = state.confirm_payment_setup(state.create_payment_setup({**READY, "customer": customer})["id"], "octopus")
+    first = api.confirm_payment_setup(api.create_payment_setup({**READY, "customer": customer})["id"], "octopus")
+    second = api.confirm_payment_setup(api.create_payment_setup({**READY, "customer": customer})["id"], "octopus")
     assert first["customer"]["id"] == second["customer"]["id"]
 
 
 def test_one_seed_gives_identical_state_and_reset_restarts_it(state):
     def run(s):
-        payment = s.confirm_payment_setup(s.create_payment_setup(READY)["id"], "octopus")
-        s.approve_payment(payment["id"])
-        return s.get_payment(payment["id"]), s.new_request_id()
+        payment = s.payment_api.confirm_payment_setup(s.payment_api.create_payment_setup(READY)["id"], "octopus")
+        s.payment_api.approve_payment(payment["id"])
+        return s.payment_api.get_payment(payment["id"]), s.new_request_id()
 
     first = run(state)
     assert run(SandboxState(seed=7, base_url="http://sandbox.test")) == first
@@ -223,65 +234,65 @@ def test_one_seed_gives_identical_state_and_reset_restarts_it(state):
 
 
 def test_unseeded_tokens_come_from_the_os():
-    state = SandboxState()
-    tokens = {state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")["processing"]["token"] for _ in range(50)}
+    api = SandboxState().payment_api
+    tokens = {api.confirm_payment_setup(api.create_payment_setup(READY)["id"], "octopus")["processing"]["token"] for _ in range(50)}
     assert len(tokens) == 50 and all(len(t) == 26 for t in tokens)
 
 
-def test_transitions_are_checked_in_one_place(state):
-    payment = state.confirm_payment_setup(state.create_payment_setup(READY)["id"], "octopus")
+def test_transitions_are_checked_in_one_place(state, api):
+    payment = api.confirm_payment_setup(api.create_payment_setup(READY)["id"], "octopus")
     stored = state.payments[payment["id"]]
     with pytest.raises(Conflict):
         state.ledger.move(stored, "Refunded")  # Pending → Refunded is not a transition
 
 
 @pytest.mark.parametrize("url", ["https://example.com/a\x01b", "https://ex\x7fample.com/", "https://example.com/\x00"])
-def test_redirect_urls_with_control_characters_are_invalid(state, url):
+def test_redirect_urls_with_control_characters_are_invalid(api, url):
     with pytest.raises(InvalidRequest, match="success_url_invalid"):
-        state.create_payment_setup({**READY, "settings": {"success_url": url, "failure_url": KO}})
+        api.create_payment_setup({**READY, "settings": {"success_url": url, "failure_url": KO}})
 
 
 # --- 2026-11-29 contract changes, at the model level (the wire is tested in test_fidelity.py) ---
 
 
-def test_fail_capture_declines_after_capture_pending(state):
-    setup = state.create_payment_setup(READY)
-    payment = state.confirm_payment_setup(setup["id"], "octopus")
-    failed = state.fail_capture(payment["id"])
+def test_fail_capture_declines_after_capture_pending(state, api):
+    setup = api.create_payment_setup(READY)
+    payment = api.confirm_payment_setup(setup["id"], "octopus")
+    failed = api.fail_capture(payment["id"])
     assert (failed["status"], failed["approved"]) == ("Declined", False)
     assert "refund" not in failed["_links"]
     assert [e.type for e in state.events] == ["payment_pending", "payment_capture_pending", "payment_capture_declined"]
-    assert state.events[-1].body["data"]["action_id"] == state.get_payment_actions(payment["id"])[0]["id"]
-    assert [(a["type"], a["approved"]) for a in state.get_payment_actions(payment["id"])] == [("Capture", False)]
+    assert state.events[-1].body["data"]["action_id"] == api.get_payment_actions(payment["id"])[0]["id"]
+    assert [(a["type"], a["approved"]) for a in api.get_payment_actions(payment["id"])] == [("Capture", False)]
     with pytest.raises(ActionNotAllowed, match="refund_not_allowed"):
-        state.refund_payment(payment["id"], {})
+        api.refund_payment(payment["id"], {})
     # Declined: the customer may try again on the same setup
-    assert state.confirm_payment_setup(setup["id"], "octopus")["status"] == "Pending"
+    assert api.confirm_payment_setup(setup["id"], "octopus")["status"] == "Pending"
 
 
 def test_confirm_response_setup_returns_the_setup_with_latest_payment():
-    state = SandboxState(seed=7, base_url="http://sandbox.test", confirm_response="setup")
-    setup = state.create_payment_setup(READY)
-    confirmed = state.confirm_payment_setup(setup["id"], "octopus")
+    api = SandboxState(seed=7, base_url="http://sandbox.test", confirm_response="setup").payment_api
+    setup = api.create_payment_setup(READY)
+    confirmed = api.confirm_payment_setup(setup["id"], "octopus")
     assert confirmed["id"] == setup["id"] and confirmed["latest_payment"]["status"] == "Pending"
     assert set(confirmed["latest_payment"]["processing"]) == {"landing_url", "octopus_uri", "token"}
-    assert confirmed == state.get_payment_setup(setup["id"])
+    assert confirmed == api.get_payment_setup(setup["id"])
     with pytest.raises(ValueError, match="'payment', 'setup'"):
         SandboxState(seed=7, confirm_response="Setup")
 
 
 @pytest.mark.parametrize("payment_type", ["regular", "REGULAR", "Regular", "moto", "payLater", "unscheduled"])
-def test_payment_type_is_case_insensitive_and_answered_in_lower_case(state, payment_type):
-    setup = state.create_payment_setup({**READY, "payment_type": payment_type})
+def test_payment_type_is_case_insensitive_and_answered_in_lower_case(api, payment_type):
+    setup = api.create_payment_setup({**READY, "payment_type": payment_type})
     assert setup["payment_type"] == payment_type.lower()
-    payment = state.confirm_payment_setup(setup["id"], "octopus")
-    assert state.get_payment(payment["id"])["payment_type"] == payment_type.lower()
+    payment = api.confirm_payment_setup(setup["id"], "octopus")
+    assert api.get_payment(payment["id"])["payment_type"] == payment_type.lower()
 
 
 @pytest.mark.parametrize("payment_type", ["Weekly", "", "regular ", 1, ["Regular"], "Regulär"])
-def test_payment_type_outside_the_list_is_invalid(state, payment_type):
+def test_payment_type_outside_the_list_is_invalid(api, payment_type):
     with pytest.raises(InvalidRequest) as caught:
-        state.create_payment_setup({**READY, "payment_type": payment_type})
+        api.create_payment_setup({**READY, "payment_type": payment_type})
     assert caught.value.error_codes == ["payment_type_invalid"]
 
 
@@ -298,12 +309,12 @@ def test_payment_type_outside_the_list_is_invalid(state, payment_type):
         ("pc_" + "a-" * 13, False),
     ],
 )
-def test_processing_channel_id_follows_the_api_reference_pattern(state, channel, valid):
+def test_processing_channel_id_follows_the_api_reference_pattern(api, channel, valid):
     if valid:
-        assert state.create_payment_setup({**READY, "processing_channel_id": channel})["processing_channel_id"] == channel
+        assert api.create_payment_setup({**READY, "processing_channel_id": channel})["processing_channel_id"] == channel
     else:
         with pytest.raises(InvalidRequest, match="processing_channel_id_invalid"):
-            state.create_payment_setup({**READY, "processing_channel_id": channel})
+            api.create_payment_setup({**READY, "processing_channel_id": channel})
 
 
 @pytest.mark.parametrize(
@@ -322,12 +333,12 @@ def test_processing_channel_id_follows_the_api_reference_pattern(state, channel,
         ("text", False),
     ],
 )
-def test_metadata_limits(state, metadata, valid):
+def test_metadata_limits(api, metadata, valid):
     if valid:
-        assert state.create_payment_setup({**READY, "metadata": metadata})["metadata"] == metadata
+        assert api.create_payment_setup({**READY, "metadata": metadata})["metadata"] == metadata
     else:
         with pytest.raises(InvalidRequest) as caught:
-            state.create_payment_setup({**READY, "metadata": metadata})
+            api.create_payment_setup({**READY, "metadata": metadata})
         assert caught.value.error_codes == ["metadata_invalid"]
 
 
@@ -341,11 +352,11 @@ ECHOED = {
 }
 
 
-def test_sdk_documented_fields_are_echoed_exactly_and_risk_defaults_to_enabled(state):
-    created = state.create_payment_setup({**READY, **ECHOED})
+def test_sdk_documented_fields_are_echoed_exactly_and_risk_defaults_to_enabled(api):
+    created = api.create_payment_setup({**READY, **ECHOED})
     assert {name: created[name] for name in ECHOED} == ECHOED
-    assert {name: state.get_payment_setup(created["id"])[name] for name in ECHOED} == ECHOED
-    updated = state.update_payment_setup(created["id"], READY)  # a PUT replaces them all
+    assert {name: api.get_payment_setup(created["id"])[name] for name in ECHOED} == ECHOED
+    updated = api.update_payment_setup(created["id"], READY)  # a PUT replaces them all
     assert updated["risk"] == {"enabled": True} and not set(ECHOED) - {"risk"} & set(updated)
 
 

@@ -187,24 +187,24 @@ def test_a_file_written_before_workflows_keeps_its_webhook_settings_and_queued_r
 def test_an_unseeded_sandbox_persists_too(tmp_path):
     path = tmp_path / "state.db"
     with Sandbox(state_path=path) as sandbox:
-        setup = sandbox.state.create_payment_setup(BODY)
-        moved = sandbox.state.advance_clock(3600)["now"]
+        setup = sandbox.state.payment_api.create_payment_setup(BODY)
+        moved = sandbox.state.control.advance_clock(3600)["now"]
     with Sandbox(state_path=path) as sandbox:
         assert sandbox.state.seed is None
-        assert sandbox.state.get_payment_setup(setup["id"])["id"] == setup["id"]
+        assert sandbox.state.payment_api.get_payment_setup(setup["id"])["id"] == setup["id"]
         assert sandbox.state.now() >= moved  # real time, plus the hour advanced
 
 
 def test_reset_empties_the_file_and_the_model_api_persists_too(tmp_path):
     path = tmp_path / "state.db"
     with Sandbox(seed=7, state_path=path) as sandbox:
-        setup = sandbox.state.create_payment_setup(BODY)  # the Python surface commits as well
-        sandbox.state.advance_clock(60)
+        setup = sandbox.state.payment_api.create_payment_setup(BODY)  # the Python surface commits as well
+        sandbox.state.control.advance_clock(60)
     with Sandbox(seed=7, state_path=path) as sandbox:
-        assert sandbox.state.get_payment_setup(setup["id"])["id"] == setup["id"]
+        assert sandbox.state.payment_api.get_payment_setup(setup["id"])["id"] == setup["id"]
         assert call(sandbox.base_url, "POST", "/_sandbox/reset").json() == {"now": "2026-04-30T09:00:00.000Z"}
         assert sandbox.state.stats()["setups"] == 0
-        again = sandbox.state.create_payment_setup(BODY)
+        again = sandbox.state.payment_api.create_payment_setup(BODY)
     assert again["id"] == setup["id"]  # the seeded sequence started over
     with Sandbox(seed=7, state_path=path) as sandbox:
         assert sandbox.state.stats()["setups"] == 1
@@ -357,7 +357,7 @@ def test_another_sqlite_database_is_refused(tmp_path):
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
     with Sandbox(seed=7, state_path=path) as sandbox:
-        sandbox.state.create_payment_setup(BODY)
+        sandbox.state.payment_api.create_payment_setup(BODY)
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.execute("PRAGMA journal_mode=DELETE")  # the header written to the main file
@@ -393,7 +393,7 @@ def test_a_file_in_use_is_refused(tmp_path):
 def test_without_a_state_file_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with Sandbox(seed=7) as sandbox:
-        sandbox.state.create_payment_setup(BODY)
+        sandbox.state.payment_api.create_payment_setup(BODY)
         assert sandbox.state.store is None
     assert os.listdir(tmp_path) == []
 

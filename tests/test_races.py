@@ -159,14 +159,14 @@ def test_concurrent_refunds_at_the_model_level_respect_the_balance(sandbox, clie
     for amount, each in ((1000, 300), (1000, 10), (2000, 700)):
         setup = octopus_nb.create_payment_setup(client, amount=amount, currency="HKD", success_url=OK_URL, failure_url=KO_URL)
         payment_id = octopus_nb.confirm_payment_setup(client, setup["id"])["id"]
-        state.approve_payment(payment_id)
+        state.payment_api.approve_payment(payment_id)
         threads = 16
-        results = run_together(threads, lambda _: state.refund_payment(payment_id, {"amount": each}))
+        results = run_together(threads, lambda _: state.payment_api.refund_payment(payment_id, {"amount": each}))
         succeeded = [result for result in results if isinstance(result, dict)]
         refused = [result for result in results if isinstance(result, exceptions.InvalidRequest)]
         assert len(succeeded) + len(refused) == threads, results  # nothing else (no crash)
         assert len(succeeded) == min(threads, amount // each)
-        view = state.get_payment(payment_id)
+        view = state.payment_api.get_payment(payment_id)
         assert view["balances"]["total_refunded"] == each * len(succeeded) <= amount
         assert view["balances"]["available_to_refund"] == amount - each * len(succeeded)
         assert len({result["action_id"] for result in succeeded}) == len(succeeded)
@@ -202,7 +202,11 @@ def test_approve_and_expire_fired_together_end_in_one_terminal_state(sandbox, cl
 
 def test_customer_actions_at_the_model_level_have_exactly_one_winner(sandbox, client, busy_switching):
     state = sandbox.state
-    operations = {"approve": state.approve_payment, "decline": state.decline_payment, "expire": state.expire_payment}
+    operations = {
+        "approve": state.payment_api.approve_payment,
+        "decline": state.payment_api.decline_payment,
+        "expire": state.payment_api.expire_payment,
+    }
     terminal = {"approve": "Captured", "decline": "Declined", "expire": "Expired"}
     winners: Counter = Counter()
     for _ in range(30):
@@ -215,7 +219,7 @@ def test_customer_actions_at_the_model_level_have_exactly_one_winner(sandbox, cl
         lost = [result for result in results if isinstance(result, exceptions.Conflict)]
         assert len(won) == 1 and len(lost) == len(names) - 1, results
         name, view = won[0]
-        assert view["status"] == terminal[name] == state.get_payment(payment_id)["status"]
+        assert view["status"] == terminal[name] == state.payment_api.get_payment(payment_id)["status"]
         payment = state.payments[payment_id]
         assert len(payment.actions) == (0 if name == "expire" else 1)
         winners[name] += 1

@@ -288,8 +288,10 @@ def test_unseeded_landing_tokens_are_unguessable_and_distinct():
     assert isinstance(state.random, random.SystemRandom)
     tokens = []
     for _ in range(300):
-        setup = state.create_payment_setup({"amount": 1000, "currency": "HKD", "settings": {"success_url": OK_URL, "failure_url": KO_URL}})
-        tokens.append(state.confirm_payment_setup(setup["id"], "octopus")["processing"]["token"])
+        setup = state.payment_api.create_payment_setup(
+            {"amount": 1000, "currency": "HKD", "settings": {"success_url": OK_URL, "failure_url": KO_URL}}
+        )
+        tokens.append(state.payment_api.confirm_payment_setup(setup["id"], "octopus")["processing"]["token"])
     assert len(set(tokens)) == len(tokens)
     assert all(len(token) >= 26 and set(token) <= set(_BASE32) for token in tokens)
     # 26 base32 characters are 130 bits: no two tokens share even a long prefix by chance

@@ -193,21 +193,41 @@ def test_a_delivery_in_flight_when_the_snapshot_was_taken_is_sent_again_after_a_
     from octopus_nb.sandbox.models import SandboxState
 
     state = SandboxState(seed=7)
-    state.configure_webhooks({"url": "http://127.0.0.1:9/hooks", "signature_key": "in-flight-key"})
-    setup = state.create_payment_setup(SETUP)
-    state.confirm_payment_setup(setup["id"], "octopus")
-    (claimed,) = state.claim_due_webhooks()  # the POST is under way
+    state.control.configure_webhooks({"url": "http://127.0.0.1:9/hooks", "signature_key": "in-flight-key"})
+    setup = state.payment_api.create_payment_setup(SETUP)
+    state.payment_api.confirm_payment_setup(setup["id"], "octopus")
+    (claimed,) = state.control.claim_due_webhooks()  # the POST is under way
     saved = snapshots.take(state)
-    state.record_webhook_attempt(claimed, 200)
-    assert [d["status_code"] for d in state.webhook_deliveries()] == [200]
+    state.control.record_webhook_attempt(claimed, 200)
+    assert [d["status_code"] for d in state.control.webhook_deliveries()] == [200]
     fresh = SandboxState(seed=7)
     snapshots.fill(fresh, saved)
-    assert fresh.webhook_deliveries() == [] and not fresh.webhooks_settled()
-    fresh.record_webhook_attempt(claimed, 200)  # the old state's answer does not reach the copy
-    (again,) = fresh.claim_due_webhooks()
+    assert fresh.control.webhook_deliveries() == [] and not fresh.control.webhooks_settled()
+    fresh.control.record_webhook_attempt(claimed, 200)  # the old state's answer does not reach the copy
+    (again,) = fresh.control.claim_due_webhooks()
     assert again.event_id == claimed.event_id and again.body == claimed.body
-    fresh.record_webhook_attempt(again, 204)
-    assert [d["status_code"] for d in fresh.webhook_deliveries()] == [204]
+    fresh.control.record_webhook_attempt(again, 204)
+    assert [d["status_code"] for d in fresh.control.webhook_deliveries()] == [204]
+
+
+def test_a_restored_states_operations_act_on_the_restored_state_only():
+    """The API parts hold no data, only the state and its parts: after a fill they are the fresh state's."""
+    from octopus_nb.sandbox import snapshots
+    from octopus_nb.sandbox.models import SandboxState
+
+    state = SandboxState(seed=7)
+    setup = state.payment_api.create_payment_setup(SETUP)
+    saved = snapshots.take(state)
+    fresh = SandboxState(seed=7)
+    snapshots.fill(fresh, saved)
+    for part in (fresh.payment_api, fresh.control, fresh.workflows):
+        assert part._state is fresh
+    assert fresh.control._outbox is fresh._outbox and fresh.control._faults is fresh._faults
+    assert fresh.control._idempotency is fresh._idempotency and fresh.control._registry is fresh.workflows.registry
+    fresh.payment_api.confirm_payment_setup(setup["id"], "octopus")
+    fresh.control.advance_clock(60)
+    assert state.stats()["payments"] == 0 and fresh.stats()["payments"] == 1
+    assert state.now() != fresh.now()
 
 
 def test_unseeded_the_clock_reads_taken_at_again_so_a_pending_payment_has_as_long_left():
@@ -217,15 +237,15 @@ def test_unseeded_the_clock_reads_taken_at_again_so_a_pending_payment_has_as_lon
     from octopus_nb.sandbox.models import SandboxState
 
     state = SandboxState()  # wall-clock time, OS randomness
-    setup = state.create_payment_setup(SETUP)
-    payment = state.confirm_payment_setup(setup["id"], "octopus")
+    setup = state.payment_api.create_payment_setup(SETUP)
+    payment = state.payment_api.confirm_payment_setup(setup["id"], "octopus")
     saved = snapshots.take(state)
     time.sleep(0.05)
     fresh = SandboxState()
     snapshots.fill(fresh, saved)
     assert timedelta(0) <= fresh.clock.now() - saved.taken_at < timedelta(seconds=0.04)
-    assert fresh.get_payment(payment["id"])["status"] == "Pending"
-    assert state.get_payment(payment["id"]) == fresh.get_payment(payment["id"])
+    assert fresh.payment_api.get_payment(payment["id"])["status"] == "Pending"
+    assert state.payment_api.get_payment(payment["id"]) == fresh.payment_api.get_payment(payment["id"])
 
 
 def test_a_snapshots_own_idempotency_key_is_free_after_a_restore(control):

@@ -87,7 +87,7 @@ class Accounts:
 
     def for_token(self, token: str) -> SandboxState | None:
         """The account holding the payment of a landing-page or app token (tokens are unguessable)."""
-        return next((state for state in self.all() if state.has_token(token)), None)
+        return next((state for state in self.all() if state.payment_api.has_token(token)), None)
 
     def nobody(self) -> SandboxState:
         """A state with no resources and an unknown key, for requests no account owns."""

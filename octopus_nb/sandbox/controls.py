@@ -17,10 +17,10 @@ class ControlHandler(ApiHandler):
 class CustomerActionHandler(ControlHandler):
     async def post(self, payment_id: str, action: str) -> None:
         operation = {
-            "approve": self.state.approve_payment,
-            "decline": self.state.decline_payment,
-            "expire": self.state.expire_payment,
-            "fail_capture": self.state.fail_capture,
+            "approve": self.state.payment_api.approve_payment,
+            "decline": self.state.payment_api.decline_payment,
+            "expire": self.state.payment_api.expire_payment,
+            "fail_capture": self.state.payment_api.fail_capture,
         }[action]
         await self.perform(lambda: operation(payment_id))
 
@@ -34,7 +34,7 @@ class ClockHandler(ControlHandler):
             body = self.json_body()
             if not isinstance(body, dict):
                 raise MalformedRequest()
-            return self.state.advance_clock(body.get("advance_seconds"))
+            return self.state.control.advance_clock(body.get("advance_seconds"))
 
         await self.perform(advance)
 
@@ -54,15 +54,15 @@ class ResetHandler(ControlHandler):
 
 class WebhooksHandler(ControlHandler):
     async def get(self) -> None:
-        await self.perform(self.state.webhooks_view)
+        await self.perform(self.state.control.webhooks_view)
 
     async def put(self) -> None:
-        await self.perform(lambda: self.state.configure_webhooks(self.json_body()))
+        await self.perform(lambda: self.state.control.configure_webhooks(self.json_body()))
 
 
 class WebhookDeliveriesHandler(ControlHandler):
     async def get(self) -> None:
-        await self.perform(self.state.webhook_deliveries)
+        await self.perform(self.state.control.webhook_deliveries)
 
 
 class WebhookFlushHandler(ControlHandler):
@@ -83,13 +83,13 @@ class WebhookFlushHandler(ControlHandler):
         except SandboxError as error:
             return self.send(*self.error_outcome(error))
         worker = self.application.webhook_worker
-        settled = await worker.drain(timeout, self.state) if worker is not None else self.state.webhooks_settled()
-        self.send(200, encode({"settled": settled, "webhook_deliveries": self.state.webhook_delivery_count()}))
+        settled = await worker.drain(timeout, self.state) if worker is not None else self.state.control.webhooks_settled()
+        self.send(200, encode({"settled": settled, "webhook_deliveries": self.state.control.webhook_delivery_count()}))
 
 
 class FaultsHandler(ControlHandler):
     async def get(self) -> None:
-        await self.perform(self.state.get_faults)
+        await self.perform(self.state.control.get_faults)
 
     async def put(self) -> None:
-        await self.perform(lambda: self.state.set_faults(self.json_body()))
+        await self.perform(lambda: self.state.control.set_faults(self.json_body()))

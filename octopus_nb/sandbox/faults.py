@@ -1,7 +1,7 @@
 """Fault injection on API routes (contract §6, sandbox rules): the settings, and seeded draws.
 
 Faults draw from their own random stream, so injecting them never shifts ids or request ids.
-Not locked on its own: ``models.SandboxState`` calls it under its one lock.
+Not locked on its own: ``control_api.ControlApi`` calls it under ``models.SandboxState``'s one lock.
 """
 
 from __future__ import annotations

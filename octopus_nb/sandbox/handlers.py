@@ -124,7 +124,7 @@ class ApiHandler(tornado.web.RequestHandler):
         """
         if self.request.path.startswith("/_sandbox/"):
             return False
-        plan = self.state.draw_faults()
+        plan = self.state.control.draw_faults()
         if plan.error_status is not None:
             await asyncio.sleep(plan.latency)  # not time.sleep: other requests keep being served
             error_type = "too_many_requests" if plan.error_status == 429 else "server_error"
@@ -251,15 +251,15 @@ class ApiHandler(tornado.web.RequestHandler):
 
 class PaymentSetupsHandler(ApiHandler):
     async def post(self) -> None:
-        await self.perform(lambda: self.state.create_payment_setup(self.json_body()))
+        await self.perform(lambda: self.state.payment_api.create_payment_setup(self.json_body()))
 
 
 class PaymentSetupHandler(ApiHandler):
     async def get(self, setup_id: str) -> None:
-        await self.perform(lambda: self.state.get_payment_setup(setup_id))
+        await self.perform(lambda: self.state.payment_api.get_payment_setup(setup_id))
 
     async def put(self, setup_id: str) -> None:
-        await self.perform(lambda: self.state.update_payment_setup(setup_id, self.json_body()))
+        await self.perform(lambda: self.state.payment_api.update_payment_setup(setup_id, self.json_body()))
 
 
 class ConfirmPaymentSetupHandler(ApiHandler):
@@ -268,22 +268,22 @@ class ConfirmPaymentSetupHandler(ApiHandler):
 
     async def post(self, setup_id: str, payment_method_name: str) -> None:
         status = CONFIRM_STATUS[self.state.confirm_response]
-        await self.perform(lambda: self.state.confirm_payment_setup(setup_id, payment_method_name), status)
+        await self.perform(lambda: self.state.payment_api.confirm_payment_setup(setup_id, payment_method_name), status)
 
 
 class PaymentHandler(ApiHandler):
     async def get(self, payment_id: str) -> None:
-        await self.perform(lambda: self.state.get_payment(payment_id))
+        await self.perform(lambda: self.state.payment_api.get_payment(payment_id))
 
 
 class PaymentActionsHandler(ApiHandler):
     async def get(self, payment_id: str) -> None:
-        await self.perform(lambda: self.state.get_payment_actions(payment_id))
+        await self.perform(lambda: self.state.payment_api.get_payment_actions(payment_id))
 
 
 class RefundsHandler(ApiHandler):
     async def post(self, payment_id: str) -> None:
-        await self.perform(lambda: self.state.refund_payment(payment_id, self.json_body(optional=True)), 202)
+        await self.perform(lambda: self.state.payment_api.refund_payment(payment_id, self.json_body(optional=True)), 202)
 
 
 class NotFoundHandler(ApiHandler):

@@ -1,6 +1,7 @@
 """The ``Cko-Idempotency-Key`` store: which keys are claimed, and the responses to replay.
 
-Not locked on its own: ``models.SandboxState`` calls it under its one lock.
+Not locked on its own: ``models.SandboxState`` (its request bookkeeping) and ``control_api`` (the
+clock's sweep) call it under the state's one lock.
 """
 
 from __future__ import annotations

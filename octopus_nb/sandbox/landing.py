@@ -38,7 +38,7 @@ class LandingPageHandler(PageHandler):
     def get(self) -> None:
         token = self.get_argument("token", "")
         try:
-            view = self.state.customer_view(token)
+            view = self.state.payment_api.customer_view(token)
         except SandboxError as error:
             return self.send_problem(error)
         if view["status"] != "Pending":
@@ -68,7 +68,7 @@ class LandingStatusHandler(PageHandler):
 
     def get(self) -> None:
         try:
-            view = self.state.customer_view(self.get_argument("token", ""))
+            view = self.state.payment_api.customer_view(self.get_argument("token", ""))
         except SandboxError as error:
             return self.send(*self.error_outcome(error))
         self.set_header("Cache-Control", "no-store")

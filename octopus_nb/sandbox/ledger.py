@@ -2,8 +2,8 @@
 
 One lookup per resource (like moto's ``get_queue``), so "unknown id" is answered in one place,
 and one place a payment's status changes, checked against ``resources.TRANSITIONS``; every
-change records its webhook event and queues it on the outbox. Not locked on its own:
-``models.SandboxState`` calls it under its one lock.
+change records its webhook event and queues it on the outbox. Not locked on its own: the state's
+operations (``payment_api``, ``control_api``, ``workflow_api``) call it under ``models.SandboxState``'s one lock.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from .pages import PageHandler
 from .validation import with_payment_id
 
 APP_PATH = "/_sandbox/octopus/app"
-#: the app's buttons → the customer outcome each plays (``models.CUSTOMER_OUTCOMES``)
+#: the app's buttons → the customer outcome each plays (``payment_api.CUSTOMER_OUTCOMES``)
 BUTTONS = {"pay": "approve", "cancel": "decline", "pay_capture_fails": "fail_capture"}
 #: what the app shows after each button: (title, text)
 RESULTS = {
@@ -81,7 +81,7 @@ class OctopusAppHandler(PageHandler):
         uri = self.get_argument("uri", "")
         try:
             token, _ = parse_octopus_uri(uri)
-            view = self.state.customer_view(token)
+            view = self.state.payment_api.customer_view(token)
         except SandboxError as error:
             return self.send_problem(error)
         if view["status"] != "Pending":
@@ -102,9 +102,9 @@ class OctopusAppHandler(PageHandler):
             outcome = BUTTONS.get(self.get_argument("action", ""))
             if outcome is None:
                 raise MalformedRequest("action_invalid")
-            view = self.state.customer_acts(token, outcome)
+            view = self.state.payment_api.customer_acts(token, outcome)
         except Conflict:
-            return self.send_closed(self.state.customer_view(token)["status"])
+            return self.send_closed(self.state.payment_api.customer_view(token)["status"])
         except SandboxError as error:
             return self.send_problem(error)
         if return_url is not None:

@@ -4,8 +4,8 @@ Events become signed deliveries here, one per webhook action they are routed to 
 from ``workflows.py``), on the sandbox clock; the server's worker claims the due ones, does the
 POSTs off the request path and records each result. Retries, chaos and the log are per action:
 webhook chaos (``chaos.py``) adds repeated and forged deliveries and shuffles each lifecycle
-action's events, with the chaos its webhook action has. Not locked on its own:
-``models.SandboxState`` calls it under its one lock.
+action's events, with the chaos its webhook action has. Not locked on its own: the state's
+operations (the ledger's changes, ``control_api``, ``workflow_api``) call it under ``models.SandboxState``'s one lock.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The sandbox's resources as plain data, and the Octopus lifecycle as a table.
 
-No behaviour beyond derived values: ``models.SandboxState`` creates and changes these under its
-lock, and ``views.py`` turns them into wire JSON.
+No behaviour beyond derived values: the state's operations (``payment_api``, through the ledger)
+create and change these under ``models.SandboxState``'s lock, and ``views.py`` turns them into wire JSON.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``POST /_sandbox/scenarios`` (sandbox rules): run a scenario's steps as model operations, all or nothing.
 
-The format and the built-ins are ``octopus_nb._shared.scenarios``. Here each step is one
-:class:`~octopus_nb.sandbox.models.SandboxState` operation, the one its route makes, all under the
+The format and the built-ins are ``octopus_nb._shared.scenarios``. Here each step is one operation
+of a :class:`~octopus_nb.sandbox.models.SandboxState` (``payment_api`` or ``control``), the one its route makes, all under the
 account's lock, so no other request sees a scenario half done. A snapshot is taken first: if a step
 is refused or an expectation fails, the account is filled back from it, so it is exactly as it was.
 """
@@ -41,35 +41,35 @@ class _Run:
         setup_id = self.setups[-1] if self.setups else ""
         payment_id = self.payments[-1] if self.payments else ""
         if kind == "create":
-            self.setups.append(state.create_payment_setup(value)["id"])
+            self.setups.append(state.payment_api.create_payment_setup(value)["id"])
         elif kind == "update":
-            state.update_payment_setup(setup_id, value)
+            state.payment_api.update_payment_setup(setup_id, value)
         elif kind == "confirm":
-            confirmed = state.confirm_payment_setup(setup_id, "octopus")
+            confirmed = state.payment_api.confirm_payment_setup(setup_id, "octopus")
             self.payments.append(confirmed.get("latest_payment", confirmed)["id"])
         elif kind == "customer":
             operations: dict[str, Callable[[str], dict]] = {
-                "approve": state.approve_payment,
-                "decline": state.decline_payment,
-                "expire": state.expire_payment,
-                "fail_capture": state.fail_capture,
+                "approve": state.payment_api.approve_payment,
+                "decline": state.payment_api.decline_payment,
+                "expire": state.payment_api.expire_payment,
+                "fail_capture": state.payment_api.fail_capture,
             }
             operations[value](payment_id)
         elif kind == "refund":
-            self.refunds.append(state.refund_payment(payment_id, value)["action_id"])
+            self.refunds.append(state.payment_api.refund_payment(payment_id, value)["action_id"])
         elif kind == "advance_seconds":
-            state.advance_clock(value)
+            state.control.advance_clock(value)
         elif kind == "faults":
-            state.set_faults(value)
+            state.control.set_faults(value)
         elif kind == "webhooks":
-            state.configure_webhooks(value)
+            state.control.configure_webhooks(value)
         else:
-            status = state.get_payment(payment_id)["status"] if payment_id else None
-            setup_status = state.get_payment_setup(setup_id)["payment_methods"]["octopus"]["status"] if setup_id else None
+            status = state.payment_api.get_payment(payment_id)["status"] if payment_id else None
+            setup_status = state.payment_api.get_payment_setup(setup_id)["payment_methods"]["octopus"]["status"] if setup_id else None
             check_expectation(index, value, status, setup_status)
 
     def answer(self, name: str | None) -> dict:
-        status = self.state.get_payment(self.payments[-1])["status"] if self.payments else None
+        status = self.state.payment_api.get_payment(self.payments[-1])["status"] if self.payments else None
         return {
             "name": name,
             "setup_id": self.setups[-1] if self.setups else None,

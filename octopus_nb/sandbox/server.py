@@ -94,7 +94,7 @@ class WebhookWorker:
         try:
             while True:
                 self._wake.clear()  # before claiming, so a wake during the POSTs is not lost
-                batch = [(state, delivery) for state in self.app.accounts.all() for delivery in state.claim_due_webhooks()]
+                batch = [(state, delivery) for state in self.app.accounts.all() for delivery in state.control.claim_due_webhooks()]
                 if batch:
                     await asyncio.gather(*(self._attempt(client, state, delivery) for state, delivery in batch))
                     continue
@@ -136,7 +136,7 @@ class WebhookWorker:
             pass  # refused, reset or timed out: "no answer", recorded below and retried later
         except Exception as exc:  # a bug here must fail the tests, but must not stall the outbox
             self.app.errors.append(exc)
-        state.record_webhook_attempt(delivery, status_code)
+        state.control.record_webhook_attempt(delivery, status_code)
 
     async def drain(self, timeout: float, state: SandboxState | None = None) -> bool:
         """Wait until every delivery due now has been attempted; False if ``timeout`` ran out first.
@@ -146,7 +146,7 @@ class WebhookWorker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         self.wake()
-        while not (state or self.app.state).webhooks_settled():
+        while not (state or self.app.state).control.webhooks_settled():
             if not self._running or loop.time() >= deadline:
                 return False
             await asyncio.sleep(0.005)
@@ -429,7 +429,7 @@ class Sandbox:
             raise RuntimeError("flush_webhooks() would block the sandbox's own event loop; await the worker's drain()")
         if not self._server.run(self.app.webhook_worker.drain(timeout), timeout + WEBHOOK_TIMEOUT):
             raise TimeoutError(f"webhook deliveries still in flight after {timeout} s (a receiver answers slowly?)")
-        return self.state.webhook_deliveries()
+        return self.state.control.webhook_deliveries()
 
     def __enter__(self) -> Sandbox:
         return self.start()

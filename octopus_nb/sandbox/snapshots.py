@@ -3,7 +3,8 @@
 A snapshot is every data attribute of a :class:`~octopus_nb.sandbox.models.SandboxState` (all but
 its configuration and its lock): the ledger, the idempotency records, the workflows, the outbox and
 its delivery log, faults and chaos, the clock, the counters and every seeded random stream, in the
-state they were in. It is pickled in memory, never written anywhere: pickle copies a graph of
+state they were in. The operations' parts (``payment_api``, ``control``, ``workflows``) hold no data,
+only the state and its parts, so they are copied with the rest and come back acting on the new state. It is pickled in memory, never written anywhere: pickle copies a graph of
 objects exactly (shared references stay shared) and faster than ``copy.deepcopy``, and the bytes
 are immutable, so one snapshot restores as often as asked. What lies outside the account, and what
 never changes once made (events, actions, finished attempts), is kept by reference (``_Pickler``).

@@ -1,6 +1,6 @@
 """The sandbox's rules for request bodies, and Octopus readiness: pure functions, no state, no HTTP.
 
-``models.SandboxState`` calls them; they are here on their own because they are the part of the
+``payment_api`` and ``control_api`` call them; they are here on their own because they are the part of the
 contract a reader checks line by line against CONTRACT.md §3.
 """
 

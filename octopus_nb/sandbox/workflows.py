@@ -6,7 +6,7 @@ conditions match. ``PUT /_sandbox/webhooks`` is a shortcut for one workflow (``s
 receives every Octopus event, with webhook chaos on its action. Part of one sandbox's state, like
 the outbox (never a global), kept in a dict or the state file's ``workflows`` table; ids come from
 their own seeded stream, so adding a workflow never shifts resource ids. Not locked on its own:
-``models.SandboxState`` calls it under its one lock.
+``workflow_api`` and ``control_api`` call it under ``models.SandboxState``'s one lock.
 """
 
 from __future__ import annotations
