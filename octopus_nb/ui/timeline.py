@@ -161,10 +161,12 @@ class Timeline:
                 "Confirm a payment and play the customer first (explorer.act('approve'), or a customer button)."
             )
         kept = self.branches(flow)
-        self.taken = [*kept[:-1], replace(kept[-1], current=False)]
         while len(self.marks) > index + 1:
             _forget(self._client, self.marks.pop().snapshot_id)
-        return self.rewind(flow)
+        step = self.rewind(flow)
+        # kept only once the account is back: a failed restore leaves the line current
+        self.taken = [*kept[:-1], replace(kept[-1], current=False)]
+        return step
 
     def _branch_point(self, flow: Flow) -> int | None:
         """The index of the latest mark before a customer's choice that the flow's path still continues from."""
