@@ -8,8 +8,10 @@ settings directories (the settings turn off the news toast that would cover the 
 drives Debian's ``chromium`` through ``executable_path``, never ``playwright install``.
 
 The notebook's cells drive one payment from code; the test then presses *New payment* and drives a
-second one through the app's own widgets, from an empty form, as a person would. Screenshots of
-each step go to ``artifacts/browser/`` (git-ignored).
+second one through the app's own widgets, from an empty form, as a person would. Another test opens
+an explorer made with ``rewind=True`` and tries three outcomes of one payment with the customer's
+buttons and *Branch*, then audits the app with axe-core. Screenshots of each step go to
+``artifacts/browser/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -89,7 +91,14 @@ def lab(tmp_path_factory):
         f"--LabApp.user_settings_dir={base / 'settings'}",
         "--LabApp.expose_app_in_browser=True",
     ]
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(base / "runtime"), "JUPYTER_CONFIG_DIR": str(base / "config")}
+    # The kernels import this checkout's package, even where the venv's editable install is another checkout's.
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(base / "config"),
+        "PYTHONPATH": pythonpath,
+    }
     log = (base / "server.log").open("wb")
     # Its own process group, so teardown can stop the server and the kernels it started, and only those.
     server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -274,3 +283,68 @@ def test_the_history_table_reads_well_at_jupyterlabs_default_width(lab, browser)
         _shot(table, "10-history-table-opened.png")
     finally:
         context.close()
+
+
+#: A one-cell notebook: an explorer with Rewind and Branch, its payment confirmed from code.
+BRANCH_NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "branches",
+            "metadata": {},
+            "outputs": [],
+            "source": (
+                "import octopus_nb\n"
+                "from octopus_nb.ui import FlowExplorer\n"
+                "explorer = FlowExplorer(octopus_nb.connect(seed=7), rewind=True)\n"
+                "explorer.create(amount=1000, currency='HKD', reference='ORD-BRANCH-1')\n"
+                "explorer.confirm()\n"
+                "explorer"
+            ),
+        }
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def test_three_outcomes_of_one_payment_with_the_customers_buttons_and_branch(lab, page):
+    from browser_support import assert_accessible
+    from playwright.sync_api import expect
+
+    # Written through the server's contents API into its temporary root (never into notebooks/).
+    put = requests.put(
+        f"{lab}/api/contents/branches.ipynb", params={"token": TOKEN}, json={"type": "notebook", "content": BRANCH_NOTEBOOK}, timeout=10
+    )
+    assert put.status_code in (200, 201), put.text
+    page.goto(f"{lab}/lab/tree/branches.ipynb?token={TOKEN}&reset")
+    page.wait_for_function(KERNEL_IDLE, timeout=30_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_CELLS_RUN, timeout=30_000, polling=200)
+    app = page.locator(".octopus-explorer")
+    expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending", timeout=STEP_TIMEOUT_MS)
+    branch, diagram = app.locator("button.octopus-explorer-branch"), app.locator(".octopus-explorer-diagram")
+    expect(branch).to_be_disabled()  # no customer's choice yet: nothing to branch from
+
+    app.locator("button.octopus-explorer-next-customer").click()
+    for number, (button, outcome) in enumerate((("approve", "Captured"), ("decline", "Declined"), ("expire", "Expired")), start=1):
+        app.locator(f"button.octopus-explorer-{button}").click()
+        expect(app.locator(".octopus-outcome-status")).to_have_text(outcome, timeout=STEP_TIMEOUT_MS)
+        expect(diagram).to_contain_text(f"branch {number}: {outcome} (current)")
+        if number < 3:
+            expect(branch).to_be_enabled()
+            branch.click()
+            expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending", timeout=STEP_TIMEOUT_MS)
+            expect(diagram.locator("g.node.current")).to_have_attribute("data-state", "Pending")
+            expect(branch).to_be_disabled()
+            # back where the customer chose: the customer step, its buttons ready for another outcome
+            expect(app.locator(".octopus-explorer-steps button.mod-active")).to_have_text("5 Customer")
+    for label in ("branch 1: Captured — approve", "branch 2: Declined — decline", "branch 3: Expired (current) — expire"):
+        expect(diagram).to_contain_text(label)
+    expect(diagram.locator("g.edge.branch")).to_have_count(2)
+    expect(app.locator(".octopus-explorer-error")).to_have_text("")
+    app.scroll_into_view_if_needed()
+    _shot(app, "11-branches.png")
+    assert_accessible(page, "explorer-branches", context=".octopus-explorer")

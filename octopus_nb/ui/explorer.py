@@ -43,7 +43,7 @@ from .events import EventFeed
 from .explorer_layout import CUSTOMER_BUTTONS, STEPS, ExplorerLayout
 from .flow import REFUNDABLE_STATUSES, RETRYABLE_STATUSES, Flow, preview_fields
 from .render import Templates
-from .timeline import Timeline
+from .timeline import Branch, Timeline
 
 #: The seed page's example values: the form starts with them (``new_payment()`` clears it).
 EXAMPLE = {**EXAMPLE_SETUP, "reference": ""}
@@ -73,7 +73,8 @@ class FlowExplorer:
 
     State, for code and tests: ``explorer.flow`` (the controller), ``explorer.state`` (a node of
     the diagram), ``explorer.status``, ``explorer.path``, ``explorer.step``, ``explorer.setup``,
-    ``explorer.payment``, ``explorer.actions``, ``explorer.events``, ``explorer.last_error``.
+    ``explorer.payment``, ``explorer.actions``, ``explorer.events``, ``explorer.last_error``,
+    ``explorer.branches`` (with ``rewind=True``).
     """
 
     def __init__(self, client: Client | None = None, *, webhooks: bool = True, rewind: bool = False):
@@ -86,7 +87,7 @@ class FlowExplorer:
         self.flow = Flow(client)
         #: the exception the last action ended with, or None if it succeeded
         self.last_error: BaseException | None = None
-        #: the points *Rewind* goes back to (``rewind=True``, on a sandbox; see :mod:`~octopus_nb.ui.timeline`)
+        #: the points *Rewind* and *Branch* go back to (``rewind=True``, on a sandbox; see :mod:`~octopus_nb.ui.timeline`)
         self.timeline = Timeline(client, enabled=rewind)
         self._templates = Templates()
         #: the webhook events and the merchant's return pages (a receiver on loopback, on a sandbox)
@@ -252,6 +253,50 @@ class FlowExplorer:
             self.go(step)
         return self.state
 
+    def branch(self) -> str:
+        """Keep this line's outcome and go back to its branch point (the *Branch* button); return the state, ``"Pending"``.
+
+        The branch point is the moment before the customer's latest choice (approve, decline...)
+        that the flow still goes on from: every step since, a refund included, is undone on the
+        sandbox account at once, so the next choice is tried on the same Pending payment. The line
+        left is kept in :attr:`branches`, and the diagram draws it with its outcome. Needs
+        ``FlowExplorer(..., rewind=True)`` on a sandbox.
+
+        >>> explorer.act("approve"); explorer.branch(); explorer.act("decline")  # doctest: +SKIP
+        >>> [branch.label for branch in explorer.branches]  # doctest: +SKIP
+        ['branch 1: Captured', 'branch 2: Declined (current)']
+
+        Raises:
+            NotASandboxError: on Checkout.com.
+            ValueError: made without ``rewind=True``, or no customer's choice to branch from.
+        """
+        with self._action():
+            step = self.timeline.branch(self.flow)
+            self.go(step)
+        return self.state
+
+    @property
+    def branches(self) -> list[Branch]:
+        """The branches from the current branch point, oldest first, the current line last: :class:`~octopus_nb.ui.timeline.Branch` records."""
+        return self.timeline.branches(self.flow)
+
+    def branches_frame(self):
+        """:attr:`branches` as a pandas DataFrame: branch, outcome, payment, steps, path, current."""
+        import pandas as pd
+
+        rows = [
+            {
+                "branch": b.number,
+                "outcome": b.outcome,
+                "payment": b.payment_id,
+                "steps": " → ".join(b.steps),
+                "path": " → ".join(b.path),
+                "current": b.current,
+            }
+            for b in self.branches
+        ]
+        return pd.DataFrame(rows, columns=["branch", "outcome", "payment", "steps", "path", "current"])
+
     def go(self, step: str) -> str:
         """Show one step of the stepper (the step buttons); return it."""
         if step not in STEPS:
@@ -309,7 +354,7 @@ class FlowExplorer:
 
     def diagram_svg(self) -> str:
         """The state diagram the app shows, as SVG text."""
-        return flow_diagram_svg(self.state, self.path)
+        return flow_diagram_svg(self.state, self.path, [branch.line() for branch in self.branches])
 
     def diagram(self):
         """The state diagram as an ``IPython.display.SVG`` (compared byte for byte by nbval)."""
@@ -395,6 +440,7 @@ class FlowExplorer:
         b["refund"].disabled = status not in REFUNDABLE_STATUSES
         b["events"].disabled = not self.feed.active
         b["rewind"].disabled = not self.timeline.can_rewind
+        b["branch"].disabled = not self.timeline.can_branch(self.flow)
 
     def show_field_preview(self) -> None:
         """Preview, next to each field, what the API will say about it (the API stays the authority)."""

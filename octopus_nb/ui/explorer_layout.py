@@ -54,6 +54,7 @@ BUTTONS = {
     "new": ("New payment", "new", "info", "plus"),
     "events": ("Refresh events", "refresh-events", "", "refresh"),
     "rewind": ("Rewind", "rewind", "", "history"),
+    "branch": ("Branch", "branch", "", "code-fork"),
 }
 #: The customer's choices (:data:`~octopus_nb._shared.contract.CUSTOMER_ACTIONS`) that have a button here;
 #: any other works from code (``explorer.act(action)``).
@@ -127,8 +128,8 @@ class ExplorerLayout:
             layout=widgets.Layout(width="100%", align_items="flex-start", grid_gap="12px"),
         )
         #: the app: the stylesheet once, then header, diagram, status, stepper, error box, pages, lists
-        # Rewind sits beside the stepper when the explorer keeps a timeline (rewind=True, on a sandbox).
-        stepper = widgets.HBox([self.steps, b["rewind"]]) if explorer.timeline.enabled else self.steps
+        # Rewind and Branch sit beside the stepper when the explorer keeps a timeline (rewind=True, on a sandbox).
+        stepper = widgets.HBox([self.steps, b["rewind"], b["branch"]]) if explorer.timeline.enabled else self.steps
         self.app = widgets.VBox(
             [widgets.HTML(templates.style()), p["header"], p["diagram"], p["status"], stepper, p["error"], self.pages, lists]
         )
@@ -173,6 +174,7 @@ class ExplorerLayout:
             "new": e.new_payment,
             "events": e.refresh_events,
             "rewind": e.rewind,
+            "branch": e.branch,
         }
 
     def _pages(self, templates: Templates) -> list[widgets.VBox]:
