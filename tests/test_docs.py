@@ -1,6 +1,8 @@
 """The docs site (``make docs``): built offline from the README, docs/, the docstrings and the notebooks.
 
-One build per module into a temporary folder, as ``make docs`` runs it (``--strict``). Every
+One build of the sources as they are, as ``make docs`` runs it (``--strict``), kept in
+build/docs-site/ under a digest of everything the build reads: the unit run and the browser run of
+``make test`` share it, and a run after a change builds again. Every
 notebook gets its page; each page carries the PNGs the notebook stores (the QR codes and any
 static picture of a widget, as image/png outputs, inside HTML outputs or as attachments), and
 each QR code on a page decodes to a URL the page shows as text. Every public name has its entry
@@ -13,11 +15,13 @@ from __future__ import annotations
 
 import ast
 import base64
+import hashlib
 import html
 import importlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -35,15 +39,40 @@ DATA_PNG = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,([A-Za-z0-9+/=\s
 BUILD_SECONDS = 120
 
 
+#: what the build reads: the pages, the notebooks, the docstrings, the hooks, the pinned versions
+BUILD_INPUTS = ("mkdocs.yml", "README.md", "requirements.txt", "docs", "notebooks", "bench/README.md", "octopus_nb")
+BUILT = ROOT / "build" / "docs-site"
+
+
+def _inputs_digest() -> str:
+    """A digest of every file the build reads (paths and bytes) and of the Python that runs it."""
+    digest = hashlib.sha256(sys.version.encode())
+    for name in BUILD_INPUTS:
+        path = ROOT / name
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file() and "__pycache__" not in file.parts and ".ipynb_checkpoints" not in file.parts:
+                digest.update(f"\0{file.relative_to(ROOT)}\0".encode() + file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
+    out = BUILT / _inputs_digest()
+    if (out / "index.html").exists():
+        return out  # built from these very inputs, by this run's other pytest or an earlier one
+    building = tmp_path_factory.mktemp("site")
     # not --quiet, as make docs is: a failure then says why
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)]
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(building)]
     # The build must not reach the network: no proxy to reach it through, and nothing is executed.
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_SECONDS)
     assert done.returncode == 0, f"mkdocs build failed:\n{done.stdout}\n{done.stderr}"
+    shutil.rmtree(BUILT, ignore_errors=True)  # older builds: only the latest is kept
+    BUILT.mkdir(parents=True, exist_ok=True)
+    try:
+        building.rename(out)  # whole or not at all; index.html is what marks a build done
+    except OSError:  # the other pytest of the run finished the same build first
+        return out if (out / "index.html").exists() else building
     return out
 
 
