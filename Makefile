@@ -127,9 +127,11 @@ test-notebooks-live: $(VENV)/.installed
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # test-notebooks-live without an account at Checkout.com: every notebook against one
 # `python -m octopus_nb.sandbox` process with another seed (8), each notebook with its own account
-# (a random key, --account), the process always stopped afterwards (tools/second_process.py).
+# (a key derived from its path, --account), then all of them one after another in one account they
+# share (--together: each notebook shows only what it made), the process always stopped afterwards
+# (tools/second_process.py).
 test-notebooks-second-process: $(VENV)/.installed
-	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
+	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb --together -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
 
 # JupyterLab's module on one worker, Voila's and the landing page's on the other: their servers start side by side
 test-browser: $(VENV)/.installed
