@@ -93,10 +93,15 @@ explore: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) -m octopus_nb demo
 
-# The last two side by side (--output-sync: each one's output whole when it ends): the browser tests
-# mostly wait on JupyterLab, Voila and Chromium, which leaves a core to the second-process notebooks.
-test: lint test-unit test-notebooks
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-notebooks-second-process test-browser
+# Three lines side by side (--output-sync: each one's output whole when it ends): the browser tests
+# mostly wait on JupyterLab, Voila and Chromium, the notebooks on their kernels and the sandbox
+# process, which leaves the cores to the unit tests.
+test: lint
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-browser test-unit test-all-notebooks
+
+.PHONY: test-all-notebooks
+test-all-notebooks:
+	@$(MAKE) --no-print-directory -j1 test-notebooks test-notebooks-second-process
 
 # The inner loop: lint, types, and the unit tests less the slow ones (tests/conftest.py SLOW), in seconds.
 check: lint

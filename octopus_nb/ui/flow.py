@@ -215,10 +215,16 @@ class Flow:
         return self.actions
 
     def outcome(self) -> ApiResult:
-        """Fetch the payment and its actions; return the payment (how you learn what the customer did)."""
-        payment = get_payment(self.client, self.require_payment()["id"])
+        """Fetch the payment and its actions; return the payment (how you learn what the customer did).
+
+        Both are fetched before either is recorded, and the actions are recorded first, so whoever
+        reads the flow meanwhile (the explorer's event watch runs on another thread) never sees the
+        new status with the old actions.
+        """
+        payment_id = self.require_payment()["id"]
+        payment, actions = get_payment(self.client, payment_id), list(get_payment_actions(self.client, payment_id))
+        self.actions = actions
         self._record_payment(payment)
-        self.refresh_actions()
         return payment
 
     def refund(self, amount: int | None = None) -> ApiResult:
