@@ -101,7 +101,8 @@ test: lint
 
 .PHONY: test-all-notebooks
 test-all-notebooks:
-	@$(MAKE) --no-print-directory -j1 test-notebooks test-notebooks-second-process
+	@$(MAKE) --no-print-directory test-notebooks
+	@$(MAKE) --no-print-directory test-notebooks-second-process
 
 # The inner loop: lint, types, and the unit tests less the slow ones (tests/conftest.py SLOW), in seconds.
 check: lint
