@@ -40,7 +40,13 @@ TOKEN = "octopus-explorer-browser-test"
 NOTIFICATION_SETTINGS = {"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}
 SERVER_START_SECONDS = 30
 STEP_TIMEOUT_MS = 15_000
+#: Opening a notebook and starting its kernel: in CI, beside the unit tests, once over 15 s.
+OPEN_TIMEOUT_MS = 60_000
 
+NOTEBOOK_OPEN = """() => {
+  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  return !!nb && !!nb.context && nb.context.isReady && !!nb.content && nb.content.widgets.length > 0;
+}"""
 KERNEL_IDLE = """() => {
   const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
@@ -146,6 +152,19 @@ def page(browser):
         context.close()
 
 
+def open_notebook(page, lab: str, name: str, *, kernel: bool = True) -> None:  # noqa: ANN001 - a Playwright page
+    """Open ``name`` in JupyterLab as a fresh visitor; wait until its cells are there (and its kernel idle)."""
+    page.goto(f"{lab}/lab/tree/{name}?token={TOKEN}&reset")
+    page.wait_for_function(NOTEBOOK_OPEN, timeout=OPEN_TIMEOUT_MS, polling=200)
+    if kernel:
+        page.wait_for_function(KERNEL_IDLE, timeout=OPEN_TIMEOUT_MS, polling=200)
+
+
+def run_all_cells(page) -> None:  # noqa: ANN001 - a Playwright page
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_CELLS_RUN, timeout=OPEN_TIMEOUT_MS, polling=200)
+
+
 def _shot(locator, name: str) -> bytes:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return locator.screenshot(path=str(ARTIFACTS / name))
@@ -193,10 +212,8 @@ def test_explorer_notebook_runs_then_a_second_payment_is_clicked_through(lab, pa
     from playwright.sync_api import expect
 
     started = time.monotonic()
-    page.goto(f"{lab}/lab/tree/{NOTEBOOK}?token={TOKEN}&reset")
-    page.wait_for_function(KERNEL_IDLE, timeout=30_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(ALL_CELLS_RUN, timeout=30_000, polling=200)
+    open_notebook(page, lab, NOTEBOOK)
+    run_all_cells(page)
 
     app = page.locator(".octopus-explorer")
     expect(app).to_have_count(1)
@@ -241,7 +258,7 @@ def test_a_committed_notebook_opens_cleanly_before_anything_runs(lab, page):
     """
     from playwright.sync_api import expect
 
-    page.goto(f"{lab}/lab/tree/02-readiness.ipynb?token={TOKEN}&reset")
+    open_notebook(page, lab, "02-readiness.ipynb", kernel=False)
     picture = page.locator(".octopus-picture").last
     expect(picture).to_be_attached(timeout=STEP_TIMEOUT_MS)
     expect(picture).to_contain_text("A picture of this form when the cell ran")
@@ -263,10 +280,8 @@ def test_the_history_table_reads_well_at_jupyterlabs_default_width(lab, browser)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
-        page.goto(f"{lab}/lab/tree/01-quickstart.ipynb?token={TOKEN}&reset")
-        page.wait_for_function(KERNEL_IDLE, timeout=30_000)
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        page.wait_for_function(ALL_CELLS_RUN, timeout=30_000, polling=200)
+        open_notebook(page, lab, "01-quickstart.ipynb")
+        run_all_cells(page)
         table = page.locator("table.octopus-history").last
         expect(table).to_be_visible(timeout=STEP_TIMEOUT_MS)
         table.scroll_into_view_if_needed()
@@ -319,10 +334,8 @@ def test_three_outcomes_of_one_payment_with_the_customers_buttons_and_branch(lab
         f"{lab}/api/contents/branches.ipynb", params={"token": TOKEN}, json={"type": "notebook", "content": BRANCH_NOTEBOOK}, timeout=10
     )
     assert put.status_code in (200, 201), put.text
-    page.goto(f"{lab}/lab/tree/branches.ipynb?token={TOKEN}&reset")
-    page.wait_for_function(KERNEL_IDLE, timeout=30_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(ALL_CELLS_RUN, timeout=30_000, polling=200)
+    open_notebook(page, lab, "branches.ipynb")
+    run_all_cells(page)
     app = page.locator(".octopus-explorer")
     expect(app.locator(".octopus-explorer-payment-status")).to_have_text("Pending", timeout=STEP_TIMEOUT_MS)
     branch, diagram = app.locator("button.octopus-explorer-branch"), app.locator(".octopus-explorer-diagram")
