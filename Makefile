@@ -3,10 +3,11 @@
 # except Debian's chromium for the browser tests (apt-get, needs root as on these machines).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:python
-# (-p nbval: pyproject.toml's addopts leave nbval out of the runs that execute no notebook)
+NBVAL := -p nbval --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:python -p no:schemathesis
+# (-p nbval: pyproject.toml's addopts leave nbval out of the runs that execute no notebook; schemathesis's
+# plugin, 0.6 s of imports in each pytest process, is for tests/test_schemathesis.py only)
 # the same, against any target: notebooks/sanitize-live.cfg masks what differs between servers and runs
-NBVAL_LIVE := -p nbval --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize-live.cfg -p no:python
+NBVAL_LIVE := -p nbval --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize-live.cfg -p no:python -p no:schemathesis
 # pytest-xdist, one worker per core; loadfile keeps each test module, and each notebook, whole on one worker
 PARALLEL := -n auto --dist loadfile
 
@@ -129,17 +130,17 @@ test-notebooks-live: $(VENV)/.installed
 	@echo "notebooks against OCTOPUS_NB_TARGET=$${OCTOPUS_NB_TARGET:-embedded}"
 	$(PY) -m pytest -q -p no:xdist $(NBVAL_LIVE) $(NOTEBOOKS)
 
-# one run per core at a time: each run has its own account on the one process, so they cannot meet
-JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # test-notebooks-live without an account at Checkout.com: every notebook against one
-# `python -m octopus_nb.sandbox` process with another seed (8), each notebook with its own account
-# (a key derived from its path, --account), then all of them one after another in one account they
-# share (--together: each notebook shows only what it made), the process always stopped afterwards
+# `python -m octopus_nb.sandbox` process with another seed (8): side by side ($(JOBS) at once, one
+# pytest run), each notebook in an account of its own (a key derived from its path, --account, which
+# -p account_per_notebook hands its kernel); then all of them one after another in one account they
+# share (--together: each notebook shows only what it made); the process always stopped afterwards
 # (tools/second_process.py).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test-notebooks-second-process: $(VENV)/.installed
-	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb --together -- $(MAKE) --no-print-directory test-notebooks-live NOTEBOOKS={path}
+	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb --together -- \
+		$(PY) -m pytest -q -n {workers} --dist loadfile -p account_per_notebook $(NBVAL_LIVE) {paths}
 
-# JupyterLab's module on one worker, Voila's and the landing page's on the other: their servers start side by side
 test-browser: $(VENV)/.installed
 	@command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(PY) -m pytest -q -m browser $(PARALLEL)

@@ -7,24 +7,26 @@ command with ``OCTOPUS_NB_TARGET`` set to that process's base URL and ``CKO_SECR
 well-formed key, and always stops the process afterwards (also on Ctrl-C or a failure). The exit
 status is the command's.
 
-With ``--each PATH ...`` the command runs once per path, ``{path}`` in it replaced by the path, all
-against **one** process with an ``--account`` for each run, as a team shares one sandbox: each run
-has an account of its own, so a notebook's clock jump, webhook settings and faults stay in its
-account (where they would otherwise expire another notebook's pending payments and send their
-events to its receiver), and a key of no account still gets 401. A run's key is derived from its
-path, so its account's seeded streams (ids, which requests a fault hits) repeat from run to run.
-``--jobs N`` runs N of them at once, printing each run's output whole when it ends, so the runs'
-lines never interleave; the sandbox's log comes last. ``--together`` then runs the command once
-more on the same process, ``{path}`` replaced by all the paths (space-separated), in one account
-they share: one after another, as a team's runs meet on one key, so each must show only what it
-made itself.
+With ``--each PATH ...`` every path gets an account of its own on **one** process (``--account``,
+as a team shares one sandbox), and the command runs once: ``{paths}`` in it becomes the paths,
+``{workers}`` the ``--jobs`` (how many run at once, for pytest-xdist's ``-n``), and
+``OCTOPUS_NB_ACCOUNT_KEYS`` tells ``-p account_per_notebook`` (tools/account_per_notebook.py, on the
+command's ``PYTHONPATH``) each path's key, so each notebook's kernel talks to its own account: a
+notebook's clock jump, webhook settings and faults stay there (where they would otherwise expire
+another notebook's pending payments and send their events to its receiver). A path's key is derived
+from it, so its account's seeded streams (ids, which requests a fault hits) repeat from run to run;
+the command's own ``CKO_SECRET_KEY`` (what it asks before any notebook runs, as whether the target
+has ``/_sandbox/`` routes) has an account of its own too.
+``--together`` then runs the command once more on the same process, ``{workers}`` 0 (one after
+another, in pytest's own process), in one account the paths share, as a team's runs meet on one
+key: so each must show only what it made itself. The sandbox's log comes last.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import hashlib
+import json
 import os
 import secrets
 import signal
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
 #: Not the notebooks' seed (7): the ids, tokens and request ids all differ from the stored outputs.
@@ -104,12 +107,12 @@ def stop(process: subprocess.Popen) -> None:
         process.stdout.close()
 
 
-def run_against(command: Sequence[str], base_url: str, key: str, out: IO[str] | None = None, account: str = "an account of its own") -> int:
-    """``command``'s exit status, pointed at ``base_url`` with ``key`` (what it prints goes to ``out``)."""
-    print(f"sandbox at {base_url} ({account})", file=out or sys.stdout, flush=True)
-    env = {**os.environ, "OCTOPUS_NB_TARGET": base_url, "CKO_SECRET_KEY": key}
+def run_against(command: Sequence[str], base_url: str, key: str, account: str = "one key", env: dict[str, str] | None = None) -> int:
+    """``command``'s exit status, pointed at ``base_url`` with ``key`` (and ``env`` on top)."""
+    print(f"sandbox at {base_url} ({account})", flush=True)
+    env = {**os.environ, "OCTOPUS_NB_TARGET": base_url, "CKO_SECRET_KEY": key, **(env or {})}
     env.pop("CKO_ENVIRONMENT", None)
-    return subprocess.call(list(command), env=env, stdout=out, stderr=out and subprocess.STDOUT)
+    return subprocess.call(list(command), env=env)
 
 
 def run(command: Sequence[str], seed: int) -> int:
@@ -123,36 +126,41 @@ def run(command: Sequence[str], seed: int) -> int:
         stop(process)
 
 
-#: what ``--together`` reports a failure of its run as
-TOGETHER = "(all, one shared key)"
+#: what a failure of each run is reported as
+EACH, TOGETHER = "(an account per path)", "(all, one shared key)"
 
 
-def run_each(commands: dict[str, list[str]], seed: int, jobs: int, together: list[str] | None = None) -> list[str]:
-    """Every command against one process, each with a key (an account) of its own, then ``together``
-    (if given) in an account of its own; the paths that failed (``TOGETHER`` for that last run)."""
-    keys = {path: key_for(path) for path in commands}
-    shared_key = key_for(TOGETHER)
+def expand(command: Sequence[str], paths: Sequence[str], workers: int) -> list[str]:
+    """``command`` with ``{paths}`` (a word of its own: one word per path; inside a word: space-separated)
+    and ``{workers}`` filled in."""
+    words: list[str] = []
+    for word in command:
+        if word == "{paths}":
+            words.extend(paths)
+        else:
+            words.append(word.replace("{paths}", " ".join(paths)).replace("{workers}", str(workers)))
+    return words
+
+
+def run_each(command: Sequence[str], paths: Sequence[str], seed: int, jobs: int, together: bool = False) -> list[str]:
+    """``command`` once against one process, each path in an account of its own, then (``together``)
+    once more in one account for all; which of the two runs failed (``EACH``, ``TOGETHER``)."""
+    keys = {path: key_for(path) for path in paths}
+    own_key, shared_key = key_for(EACH), key_for(TOGETHER)
+    # tools/ on the path for -p account_per_notebook, in both runs; the keys only side by side
+    plugin_path = {"PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH")]))}
+    plugin_keys = {"OCTOPUS_NB_ACCOUNT_KEYS": json.dumps({str(Path(path).resolve()): key for path, key in keys.items()})}
     with tempfile.TemporaryFile("w+") as log:
-        process, base_url = start_sandbox(seed, [*keys.values(), shared_key], log=log)
-        print(f"sandbox process {process.pid} at {base_url} (seed {seed}, an account per run)", flush=True)
+        process, base_url = start_sandbox(seed, [*keys.values(), own_key, shared_key], log=log)
+        print(f"sandbox process {process.pid} at {base_url} (seed {seed}, an account per path and two more)", flush=True)
         try:
-
-            def captured(path: str) -> tuple[int, str]:
-                with tempfile.TemporaryFile("w+") as out:
-                    status = run_against(commands[path], base_url, keys[path], out=out)
-                    out.seek(0)
-                    return status, out.read()
-
             failed = []
-            with concurrent.futures.ThreadPoolExecutor(max(jobs, 1)) as pool:
-                runs = {pool.submit(captured, path): path for path in commands}
-                for done in concurrent.futures.as_completed(runs):
-                    status, output = done.result()
-                    print(output, end="", flush=True)
-                    if status:
-                        failed.append(runs[done])
-            if together is not None:
-                if run_against(together, base_url, shared_key, account="every path in one account, one after another"):
+            side_by_side = f"an account per path, {jobs} at once"
+            if run_against(expand(command, paths, jobs), base_url, own_key, account=side_by_side, env={**plugin_path, **plugin_keys}):
+                failed.append(EACH)
+            if together:
+                shared = "every path in one account, one after another"
+                if run_against(expand(command, paths, 0), base_url, shared_key, account=shared, env=plugin_path):
                     failed.append(TOGETHER)
         finally:
             stop(process)
@@ -164,8 +172,8 @@ def run_each(commands: dict[str, list[str]], seed: int, jobs: int, together: lis
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/second_process.py", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=SEED, help=f"the sandbox process's seed (default {SEED})")
-    parser.add_argument("--each", nargs="+", metavar="PATH", help="run the command once per path ({path}), each in an account of its own")
-    parser.add_argument("--jobs", type=int, default=1, help="with --each: how many runs at once (default 1)")
+    parser.add_argument("--each", nargs="+", metavar="PATH", help="an account per path; the command runs once, {paths} the paths")
+    parser.add_argument("--jobs", type=int, default=1, help="with --each: {workers}, how many paths run at once (default 1)")
     parser.add_argument("--together", action="store_true", help="with --each: then one run of all the paths, sharing one account")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run (after --)")
     args = parser.parse_args(argv)
@@ -176,9 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.together:
             parser.error("--together needs --each")
         return run(command, args.seed)
-    commands = {path: [part.replace("{path}", path) for part in command] for path in args.each}
-    together = [part.replace("{path}", " ".join(args.each)) for part in command] if args.together else None
-    failed = run_each(commands, args.seed, args.jobs, together)
+    failed = run_each(command, args.each, args.seed, max(args.jobs, 1), args.together)
     if failed:
         print(f"failed against the sandbox process: {', '.join(sorted(failed))}", file=sys.stderr)
     return 1 if failed else 0
