@@ -110,11 +110,13 @@ check: lint
 	$(PY) -m pytest -q $(PARALLEL) -m 'not slow and not browser'
 
 # ruff (pyproject.toml [tool.ruff]) on the code and its tests, tools and bench; mypy on the package.
+# mypy's cache lives in the venv, beside the packages it describes: a fresh clone with a warm .venv
+# checks incrementally (files whose contents are unchanged are not checked again), 0.4 s not 10 s.
 LINTED := octopus_nb tests tools bench
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
-	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --cache-dir $(VENV)/mypy-cache
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest -q $(PARALLEL)
