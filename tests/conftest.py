@@ -121,6 +121,7 @@ SLOW = (
     "tests/test_demo.py::test_demo_is_repeatable_with_a_seed",
     "tests/test_fault_flows.py::test_flows_under_faults_complete_exactly_once",
     "tests/test_second_process.py",  # sandbox processes
+    "tests/test_busy_cpu.py",  # a command of two seconds
     "tests/test_accounts_load.py",  # sixteen accounts driving flows for seconds
     "tests/test_accounts.py::test_faults_hit_only_their_account_and_latency_delays_only_its_own_requests",  # a 3 s fault
     # command lines, each run as a process of its own
