@@ -1,8 +1,7 @@
 """Run a command and report its wall time and the machine's busy CPU meanwhile: ``python tools/busy_cpu.py -- make test``.
 
-``time`` counts only the processes its command waited for, down the chain: Chromium's renderers and
-a notebook server's kernels end outside it, so ``time make test`` reported about half of what the
-browser tests use. The machine's own counters (``/proc/stat``: user, nice, system, irq, softirq)
+``time`` counts only the processes its command waited for, down the chain: Chromium's processes end
+outside it, so ``time make test-browser`` reported 94 s of CPU where the machine was busy 193 s. The machine's own counters (``/proc/stat``: user, nice, system, irq, softirq)
 count everything, so on an otherwise idle machine this is what the command costs; on a shared one,
 its neighbours too. Linux only. The exit status is the command's.
 """
