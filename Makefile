@@ -143,6 +143,7 @@ test-notebooks-second-process: $(VENV)/.installed
 	$(PY) tools/second_process.py --jobs $(JOBS) --each notebooks/*.ipynb --together -- \
 		$(PY) -m pytest -q -n {workers} --dist loadfile -p account_per_notebook $(NBVAL_LIVE) {paths}
 
+# loadfile: each module whole on one worker, so JupyterLab's and Voila's servers can start side by side
 test-browser: $(VENV)/.installed
 	@command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(PY) -m pytest -q -m browser $(PARALLEL)
